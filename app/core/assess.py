@@ -1,0 +1,389 @@
+"""From check results to findings. Pure functions: the same results always give the same findings, so the
+interpretation is tested without a network."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.core.checks.certificate import (
+    EXPIRING_SOON_DAYS,
+    CertificateInfo,
+    code_for_verify_error,
+    describe,
+    name_matches,
+)
+from app.core.checks.dns import DnsOutcome, DnsResult
+from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion
+from app.core.checks.http import HttpOutcome, HttpResult
+from app.core.checks.server_hello import ServerHelloResult
+from app.core.checks.tcp import TcpOutcome, TcpResult
+from app.core.findings import Check, Code, Finding
+from app.core.model import StoreVerdict, TrustResult
+
+
+def dns_findings(result: DnsResult) -> list[Finding]:
+    """DNS_OK, DNS_NOT_FOUND or DNS_FAILED."""
+    params = {"host": result.host}
+    if result.outcome is DnsOutcome.FOUND:
+        ips = ", ".join(a.ip for a in result.addresses)
+        return [Finding(Code.DNS_OK, Check.DNS, {**params, "addresses": ips},
+                        f"{result.host} -> {ips} ({result.elapsed_ms:.0f} ms)")]
+    code = Code.DNS_NOT_FOUND if result.outcome is DnsOutcome.NOT_FOUND else Code.DNS_FAILED
+    return [Finding(code, Check.DNS, params, f"{result.outcome.value}: {result.error}")]
+
+
+def tcp_findings(result: TcpResult, host: str, port: int) -> list[Finding]:
+    """TCP_OK or the way the connection failed."""
+    tried = "; ".join(f"{a.address}: {a.outcome.value}{f' ({a.error})' if a.error else ''} in {a.elapsed_ms:.0f} ms"
+                      for a in result.attempts)
+    params = {"host": host, "port": str(port), "ms": f"{result.elapsed_ms:.0f}"}
+    code = {
+        TcpOutcome.CONNECTED: Code.TCP_OK,
+        TcpOutcome.REFUSED: Code.TCP_REFUSED,
+        TcpOutcome.TIMEOUT: Code.TCP_TIMEOUT,
+        TcpOutcome.RESET: Code.CONNECTION_RESET,
+        TcpOutcome.UNREACHABLE: Code.TCP_UNREACHABLE,
+        TcpOutcome.ERROR: Code.TCP_UNREACHABLE,
+    }[result.outcome]
+    return [Finding(code, Check.TCP, params, tried)]
+
+
+@dataclass(frozen=True)
+class ProbeSet:
+    """The results of the handshakes made to one endpoint after the connection worked.
+
+    Attributes:
+        tls12: the verified TLS 1.2 handshake (with its HTTP exchange).
+        tls13: the verified TLS 1.3 handshake (with its HTTP exchange).
+        legacy: the TLS 1.0 and 1.1 version probes.
+        hello: the TLS 1.2 first flight read in the clear.
+        system: the handshake verified by this computer's own trust store.
+        client_cert_given: True when the user gave a usable client certificate.
+    """
+
+    tls12: HandshakeResult
+    tls13: HandshakeResult
+    legacy: tuple[HandshakeResult, ...]
+    hello: ServerHelloResult
+    system: HandshakeResult | None
+    client_cert_given: bool
+
+
+_CLIENT_CERT_ALERTS = {
+    "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_REVOKED",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED", "SSLV3_ALERT_CERTIFICATE_UNKNOWN", "TLSV1_ALERT_UNKNOWN_CA",
+    "TLSV1_ALERT_ACCESS_DENIED", "TLSV1_ALERT_DECRYPT_ERROR", "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+}
+
+
+def _client_cert_refusal(result: HandshakeResult, hello: ServerHelloResult) -> bool:
+    """Did the handshake end because of the client certificate (missing or refused)?"""
+    if result.outcome is not HandshakeOutcome.PEER_ALERT:
+        return False
+    if result.tls_reason in _CLIENT_CERT_ALERTS:
+        return True
+    # A plain "handshake failure" after the server asked for a certificate.
+    return result.tls_reason == "SSLV3_ALERT_HANDSHAKE_FAILURE" and hello.client_cert_requested
+
+
+def _only_legacy(probes: ProbeSet) -> bool:
+    """TLS 1.2 failed while an older version worked: the server refuses TLS 1.2, whatever alert it chose."""
+    legacy_ok = any(p.accepted for p in probes.legacy) or probes.hello.version in ("TLSv1", "TLSv1.1")
+    return legacy_ok and not probes.tls12.accepted and probes.tls12.outcome is not HandshakeOutcome.CERT_VERIFY_FAILED
+
+
+def _server_speaks_tls(result: HandshakeResult) -> bool:
+    return result.outcome in (HandshakeOutcome.ACCEPTED, HandshakeOutcome.CERT_VERIFY_FAILED,
+                              HandshakeOutcome.VERSION_REFUSED, HandshakeOutcome.PEER_ALERT)
+
+
+def protocol_findings(probes: ProbeSet, host: str) -> list[Finding]:
+    """TLS 1.2, TLS 1.3 and the legacy versions."""
+    t12 = probes.tls12
+    params = {"host": host}
+    findings: list[Finding] = []
+    detail = _handshake_detail(t12)
+    if t12.outcome in (HandshakeOutcome.ACCEPTED, HandshakeOutcome.CERT_VERIFY_FAILED) or _client_cert_refusal(
+        t12, probes.hello
+    ):
+        cipher = t12.cipher or _suite_name(probes.hello.cipher_suite)
+        findings.append(Finding(Code.TLS12_OK, Check.TLS12, {**params, "cipher": cipher}, detail))
+    elif t12.outcome is HandshakeOutcome.VERSION_REFUSED or _only_legacy(probes):
+        findings.append(Finding(Code.TLS12_REFUSED, Check.TLS12, params, detail))
+    elif t12.outcome is HandshakeOutcome.NOT_TLS:
+        findings.append(Finding(Code.NOT_TLS, Check.TLS12, params, detail))
+    elif t12.outcome is HandshakeOutcome.TIMEOUT:
+        findings.append(Finding(Code.HANDSHAKE_TIMEOUT, Check.TLS12, params, detail))
+    elif t12.outcome in (HandshakeOutcome.CLOSED, HandshakeOutcome.CONNECT_FAILED):
+        findings.append(Finding(Code.CONNECTION_RESET, Check.TLS12, params, detail))
+    elif t12.outcome is HandshakeOutcome.LOCAL_UNSUPPORTED:
+        findings.append(Finding(Code.INTERNAL_ERROR, Check.TLS12, params, detail))
+    else:
+        findings.append(Finding(Code.HANDSHAKE_FAILED, Check.TLS12, params, detail))
+
+    if not _server_speaks_tls(t12) and not probes.tls13.accepted:
+        return findings  # nothing more to learn: the other probes met the same wall
+    t13 = probes.tls13
+    if t13.outcome in (HandshakeOutcome.ACCEPTED, HandshakeOutcome.CERT_VERIFY_FAILED) or _client_cert_refusal(
+        t13, probes.hello
+    ):
+        findings.append(Finding(Code.TLS13_OK, Check.TLS13, {**params, "cipher": t13.cipher}, _handshake_detail(t13)))
+    else:
+        findings.append(Finding(Code.TLS13_NOT_OFFERED, Check.TLS13, params, _handshake_detail(t13)))
+
+    groups: dict[Code, list[HandshakeResult]] = {}
+    for probe in probes.legacy:
+        if probe.accepted:
+            code = Code.LEGACY_TLS_ACCEPTED
+        elif probe.outcome in (HandshakeOutcome.LOCAL_UNSUPPORTED, HandshakeOutcome.TIMEOUT, HandshakeOutcome.NOT_TRIED,
+                               HandshakeOutcome.CONNECT_FAILED, HandshakeOutcome.ERROR):
+            code = Code.LEGACY_TLS_NOT_TESTED
+        else:
+            code = Code.LEGACY_TLS_REFUSED
+        groups.setdefault(code, []).append(probe)
+    for code, probes_ in groups.items():
+        versions = " and ".join(p.version.label for p in probes_)
+        details = "; ".join(_handshake_detail(p) for p in probes_)
+        findings.append(Finding(code, Check.LEGACY, {**params, "versions": versions}, details))
+    return findings
+
+
+def certificate_findings(
+    probes: ProbeSet, host: str, now: dt.datetime, anchor_label: str = "", own_anchor: bool = False
+) -> tuple[list[Finding], tuple[CertificateInfo, ...], tuple[TrustResult, ...]]:
+    """The server certificate: verification, the facts of the leaf, and which stores trust the chain.
+
+    ``anchor_label`` names the extra anchor set the verified chain ended in ("" for Mozilla's roots);
+    ``own_anchor`` is True when that set belongs to this endpoint only (the practice lab), in which case this
+    computer's own store is not expected to trust it.
+    """
+    verified = next((p for p in (probes.tls12, probes.tls13) if p.verified), None)
+    failed = next((p for p in (probes.tls12, probes.tls13) if p.outcome is HandshakeOutcome.CERT_VERIFY_FAILED), None)
+    source = verified or failed
+    chain_ders = source.chain if source else _first_chain(probes)
+    chain = _describe_all(chain_ders)
+    trust = _trust_results(probes, verified, failed, anchor_label)
+    if not chain:
+        return [], chain, trust
+    leaf = chain[0]
+    days = leaf.days_left(now)
+    params = {
+        "host": host, "subject": leaf.subject, "issuer": leaf.issuer, "days": str(days),
+        "until": leaf.not_after.date().isoformat(), "from": leaf.not_before.date().isoformat(),
+        "names": ", ".join(leaf.alt_names) or "(none)",
+    }
+    facts = _leaf_facts(chain, host, now)
+    codes: list[Code] = []
+    if failed is not None and verified is None:
+        # Our own reading of the certificate first (it explains more than the first error OpenSSL met).
+        codes.extend(c for c in facts if c is not Code.CERT_EXPIRING_SOON)
+        mapped = code_for_verify_error(failed.verify_code)
+        if mapped is Code.CERT_UNTRUSTED and leaf.self_issued:
+            mapped = Code.CERT_SELF_SIGNED
+        if mapped not in codes and not (mapped is Code.CERT_UNTRUSTED and Code.CERT_SELF_SIGNED in codes):
+            codes.append(mapped)
+    elif verified is not None:
+        codes.extend(c for c in facts if c in (Code.CERT_EXPIRING_SOON, Code.CERT_WEAK_KEY, Code.CERT_WEAK_SIGNATURE))
+    else:
+        # No verified handshake was possible (for example the server refuses TLS 1.2): report only what the
+        # certificate itself shows, never "OK".
+        codes.extend(c for c in facts if c is not Code.CERT_SELF_SIGNED)
+    detail = _chain_detail(chain, failed, anchor_label)
+    findings = [Finding(code, Check.CERTIFICATE, params, detail) for code in dict.fromkeys(codes)]
+    if verified is not None and not any(f.status.value == "fail" for f in findings):
+        if not any(f.code is Code.CERT_EXPIRING_SOON for f in findings):
+            findings.insert(0, Finding(Code.CERT_OK, Check.CERTIFICATE, params, detail))
+        system = next((t for t in trust if t.store == "system"), None)
+        if system and system.verdict is StoreVerdict.NOT_TRUSTED and not own_anchor:
+            findings.append(Finding(Code.CERT_NOT_TRUSTED_BY_SYSTEM, Check.CERTIFICATE, params, system.detail))
+    return findings, chain, trust
+
+
+def _leaf_facts(chain: tuple[CertificateInfo, ...], host: str, now: dt.datetime) -> list[Code]:
+    leaf = chain[0]
+    codes = []
+    if now > leaf.not_after:
+        codes.append(Code.CERT_EXPIRED)
+    elif now < leaf.not_before:
+        codes.append(Code.CERT_NOT_YET_VALID)
+    elif leaf.days_left(now) <= EXPIRING_SOON_DAYS:
+        codes.append(Code.CERT_EXPIRING_SOON)
+    if not name_matches(leaf, host):
+        codes.append(Code.CERT_NAME_MISMATCH)
+    if leaf.self_issued and len(chain) == 1:
+        codes.append(Code.CERT_SELF_SIGNED)
+    if any(c.has_weak_signature for c in chain):
+        codes.append(Code.CERT_WEAK_SIGNATURE)
+    if any(c.has_weak_key for c in chain):
+        codes.append(Code.CERT_WEAK_KEY)
+    return codes
+
+
+def _trust_results(
+    probes: ProbeSet, verified: HandshakeResult | None, failed: HandshakeResult | None, anchor_label: str
+) -> tuple[TrustResult, ...]:
+    results = []
+    if verified is not None:
+        where = f"extra trusted certificates ({anchor_label})" if anchor_label else "Mozilla's public roots"
+        anchor = _subject_of(verified.anchor)
+        results.append(TrustResult("mozilla", StoreVerdict.TRUSTED, f"ends at {anchor} from {where}"))
+    elif failed is not None:
+        results.append(TrustResult("mozilla", StoreVerdict.NOT_TRUSTED, failed.verify_message or failed.error))
+    else:
+        results.append(TrustResult("mozilla", StoreVerdict.NOT_CHECKED, "no handshake reached the certificate"))
+    system = probes.system
+    if system is None:
+        results.append(TrustResult("system", StoreVerdict.NOT_CHECKED, "not checked"))
+    elif system.accepted:
+        results.append(TrustResult("system", StoreVerdict.TRUSTED, "this computer's own trust store accepts it"))
+    elif system.outcome is HandshakeOutcome.CERT_VERIFY_FAILED:
+        results.append(TrustResult("system", StoreVerdict.NOT_TRUSTED, system.verify_message or system.error))
+    else:
+        results.append(TrustResult("system", StoreVerdict.NOT_CHECKED, _handshake_detail(system)))
+    return tuple(results)
+
+
+def http_findings(probes: ProbeSet, host: str) -> list[Finding]:
+    """The answer to our request: HTTP_OK, HTTP_FORBIDDEN, HTTP_NOT_FOUND or HTTP_NO_ANSWER (client
+    certificate refusals seen at this point are reported by :func:`client_cert_findings`)."""
+    answer = _main_answer(probes)
+    if answer is None or answer.outcome in (HttpOutcome.CLIENT_CERT_REQUIRED, HttpOutcome.CLIENT_CERT_REFUSED):
+        return []
+    params = {"host": host, "status": str(answer.status or ""), "reason": answer.reason}
+    detail = _http_detail(answer)
+    if answer.outcome is HttpOutcome.ANSWERED:
+        if answer.status == 403:
+            code = Code.HTTP_FORBIDDEN
+            params["with_cert"] = "yes" if probes.client_cert_given else "no"
+        elif answer.status == 404:
+            code = Code.HTTP_NOT_FOUND
+        else:
+            code = Code.HTTP_OK
+        return [Finding(code, Check.HTTP, params, detail)]
+    return [Finding(Code.HTTP_NO_ANSWER, Check.HTTP, params, detail)]
+
+
+def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
+    """Whether the server demands a client certificate, and what it made of ours, for TLS 1.2 and 1.3."""
+    cas = probes.hello.acceptable_cas
+    params = {"host": host, "cas": "; ".join(cas) if cas else "(the server did not name any)"}
+    per_version: list[str] = []
+    refused = required = False
+    for result in (probes.tls12, probes.tls13):
+        label = result.version.label
+        answer = result.http
+        if _client_cert_refusal(result, probes.hello):
+            state = "refused" if probes.client_cert_given else "required"
+            per_version.append(f"{label}: handshake ended with {result.tls_reason}")
+        elif answer is not None and answer.outcome is HttpOutcome.CLIENT_CERT_REQUIRED:
+            state = "required"
+            per_version.append(f"{label}: first read ended with {answer.tls_reason}")
+        elif answer is not None and answer.outcome is HttpOutcome.CLIENT_CERT_REFUSED:
+            state = "refused" if probes.client_cert_given else "required"
+            per_version.append(f"{label}: first read ended with {answer.tls_reason}")
+        else:
+            if result.accepted:
+                per_version.append(f"{label}: accepted")
+            continue
+        refused |= state == "refused"
+        required |= state == "required"
+    if probes.hello.client_cert_requested:
+        per_version.append("TLS 1.2 server sent a certificate request"
+                           + (f" naming: {'; '.join(cas)}" if cas else " naming no authority"))
+    detail = "; ".join(per_version)
+    if refused:
+        return [Finding(Code.CLIENT_CERT_REJECTED, Check.CLIENT_CERT, params, detail)]
+    if required:
+        return [Finding(Code.CLIENT_CERT_REQUIRED, Check.CLIENT_CERT, params, detail)]
+    answer = _main_answer(probes)
+    if probes.client_cert_given and answer is not None and answer.outcome is HttpOutcome.ANSWERED:
+        # Accepted only when we saw the server ask for it; otherwise it was never looked at.
+        code = Code.CLIENT_CERT_OK if probes.hello.client_cert_requested else Code.CLIENT_CERT_NOT_REQUESTED
+        return [Finding(code, Check.CLIENT_CERT, params, detail)]
+    return []
+
+
+def _main_answer(probes: ProbeSet) -> HttpResult | None:
+    for result in (probes.tls12, probes.tls13):
+        if result.accepted and result.http is not None:
+            return result.http
+    return None
+
+
+def _first_chain(probes: ProbeSet) -> tuple[bytes, ...]:
+    for chain in (probes.tls12.chain, probes.tls13.chain, probes.hello.chain,
+                  *(p.chain for p in probes.legacy)):
+        if chain:
+            return chain
+    return ()
+
+
+def _describe_all(ders: Iterable[bytes]) -> tuple[CertificateInfo, ...]:
+    infos = []
+    for der in ders:
+        try:
+            infos.append(describe(der))
+        except ValueError:
+            continue
+    return tuple(infos)
+
+
+def _subject_of(der: bytes) -> str:
+    if not der:
+        return "(unknown)"
+    try:
+        return describe(der).subject
+    except ValueError:
+        return "(unreadable)"
+
+
+def _handshake_detail(result: HandshakeResult) -> str:
+    if result.accepted:
+        return f"{result.version.label}: accepted, {result.cipher} in {result.elapsed_ms:.0f} ms"
+    text = f"{result.version.label}: {result.outcome.value}"
+    if result.tls_reason:
+        text += f" ({result.tls_reason})"
+    if result.verify_code is not None:
+        text += f", verify error {result.verify_code}: {result.verify_message}"
+    elif result.error and not result.tls_reason:
+        text += f": {result.error}"
+    return text
+
+
+def _chain_detail(chain: tuple[CertificateInfo, ...], failed: HandshakeResult | None, anchor_label: str) -> str:
+    lines = []
+    for i, cert in enumerate(chain):
+        lines.append(f"[{i}] {cert.subject} (issuer {cert.issuer}; {cert.key_type} {cert.key_bits} bits; "
+                     f"{cert.signature_algorithm}; valid {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d})")
+    if failed is not None and failed.verify_code is not None:
+        lines.append(f"verification: error {failed.verify_code}: {failed.verify_message}")
+    if anchor_label:
+        lines.append(f"trusted through: {anchor_label}")
+    return "\n".join(lines)
+
+
+def _http_detail(answer: HttpResult) -> str:
+    if answer.outcome is HttpOutcome.ANSWERED:
+        server = f", server {answer.server}" if answer.server else ""
+        return f"HTTP {answer.status} {answer.reason}{server} in {answer.elapsed_ms:.0f} ms"
+    return f"{answer.outcome.value}: {answer.error}"
+
+
+_SUITES = {0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
+           0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384", 0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
+           0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305", 0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305",
+           0x009C: "AES128-GCM-SHA256", 0x009D: "AES256-GCM-SHA384", 0x002F: "AES128-SHA", 0x0035: "AES256-SHA"}
+
+
+def _suite_name(number: int | None) -> str:
+    if number is None:
+        return ""
+    return _SUITES.get(number, f"0x{number:04X}")
+
+
+__all__ = [
+    "ProbeSet", "TlsVersion", "certificate_findings", "client_cert_findings", "dns_findings", "http_findings",
+    "protocol_findings", "tcp_findings",
+]

@@ -1,0 +1,191 @@
+"""The user's own client certificate (mutual TLS): load it, check it locally, hand it to TLS contexts.
+
+The password is used once to open the file and is never stored, logged or shown. The private key stays in
+memory (see :mod:`app.core.keyload` for how ``ssl`` gets it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, describe
+from app.core.der import looks_like_pkcs12
+from app.core.keyload import load_cert_and_key
+from app.core.findings import Check, Code, Finding
+
+MAX_FILE_BYTES = 1_000_000
+_KEY_BLOCK = re.compile(
+    rb"-----BEGIN (?:RSA |EC |ENCRYPTED |DSA )?PRIVATE KEY-----.+?-----END (?:RSA |EC |ENCRYPTED |DSA )?PRIVATE KEY-----",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """A client certificate that opened correctly.
+
+    Attributes:
+        path: the file it came from.
+        info: what the certificate says.
+        chain: the certificate and any intermediates in the file (DER, certificate first).
+        key_matches: True when the private key belongs to the certificate.
+    """
+
+    path: str
+    info: CertificateInfo
+    chain: tuple[bytes, ...]
+    key_matches: bool
+    _key: PrivateKeyTypes = field(repr=False, compare=False)
+
+    def load_into(self, context: ssl.SSLContext) -> None:
+        """Make ``context`` present this certificate (the key never reaches the disk unencrypted)."""
+        pem = b"".join(
+            x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM) for der in self.chain
+        )
+        load_cert_and_key(context, pem, self._key)
+
+
+@dataclass(frozen=True)
+class ClientCertProblem:
+    """A client certificate file that could not be used.
+
+    Attributes:
+        path: the file.
+        code: CLIENT_CERT_UNREADABLE or CLIENT_CERT_BAD_PASSWORD.
+        details: what went wrong, for support (never the password).
+    """
+
+    path: str
+    code: Code
+    details: str
+
+
+def load_client_certificate(path: str | Path, password: str | None) -> ClientCertificate | ClientCertProblem:
+    """Open a ``.p12``/``.pfx`` or PEM file (certificate and key). Never raises for a bad file or password."""
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()[: MAX_FILE_BYTES + 1]
+    except OSError as exc:
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
+    if len(data) > MAX_FILE_BYTES:
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "the file is too large to be a certificate")
+    secret = password.encode("utf-8") if password else None
+    if b"-----BEGIN" in data:
+        return _load_pem(name, data, secret)
+    return _load_pkcs12(name, data, secret)
+
+
+def _load_pkcs12(name: str, data: bytes, secret: bytes | None) -> ClientCertificate | ClientCertProblem:
+    if not looks_like_pkcs12(data):
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "not a PKCS#12 (.p12/.pfx) or PEM file")
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, secret)
+    except ValueError:
+        # The outer structure is PKCS#12, so the likely cause is the password (cryptography cannot say which).
+        return ClientCertProblem(
+            name, Code.CLIENT_CERT_BAD_PASSWORD, "the PKCS#12 file did not open with the password given"
+        )
+    except Exception as exc:  # noqa: BLE001 - any parser failure is an unreadable file
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the PKCS#12 file is damaged ({type(exc).__name__})")
+    if cert is None or key is None:
+        missing = "certificate" if cert is None else "private key"
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the file holds no {missing}")
+    chain = (cert, *extra)
+    return _build(name, key, chain)
+
+
+def _load_pem(name: str, data: bytes, secret: bytes | None) -> ClientCertificate | ClientCertProblem:
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "the PEM file holds no readable certificate")
+    block = _KEY_BLOCK.search(data)
+    if block is None:
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "the PEM file holds no private key")
+    try:
+        key = serialization.load_pem_private_key(block.group(0), secret)
+    except TypeError:
+        # Encrypted without a password given, or a password given for a key that has none.
+        detail = "the private key is protected by a password" if secret is None else "the key has no password"
+        if secret is None:
+            return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, detail)
+        key = serialization.load_pem_private_key(block.group(0), None)
+    except ValueError as exc:
+        if "decrypt" in str(exc).lower() or "password" in str(exc).lower():
+            return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, "the private key did not open with the password given")
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "the private key is damaged")
+    except Exception as exc:  # noqa: BLE001 - unsupported key types and the like
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the private key cannot be used ({type(exc).__name__})")
+    return _build(name, key, tuple(certs))
+
+
+def _build(name: str, key: PrivateKeyTypes, chain: tuple[x509.Certificate, ...]) -> ClientCertificate | ClientCertProblem:
+    ders = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
+    # The certificate that goes with the key comes first; files do not always put it there.
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ordered = sorted(
+        zip(chain, ders, strict=True),
+        key=lambda pair: pair[0].public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        != public,
+    )
+    leaf, leaf_der = ordered[0]
+    matches = (
+        leaf.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        == public
+    )
+    try:
+        info = describe(leaf_der)
+    except ValueError as exc:
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the certificate cannot be read ({exc})")
+    return ClientCertificate(name, info, tuple(d for _, d in ordered), matches, key)
+
+
+def local_findings(cert: ClientCertificate, now: dt.datetime | None = None) -> list[Finding]:
+    """What can be said about the certificate before any server sees it."""
+    now = now or dt.datetime.now(dt.UTC)
+    info = cert.info
+    params = {"subject": info.subject, "file": Path(cert.path).name, "until": info.not_after.date().isoformat(),
+              "from": info.not_before.date().isoformat(), "days": str(info.days_left(now))}
+    findings: list[Finding] = []
+    if not cert.key_matches:
+        findings.append(Finding(Code.CLIENT_CERT_KEY_MISMATCH, Check.CLIENT_CERT, params,
+                                "the private key in the file does not belong to the certificate"))
+    if now > info.not_after:
+        findings.append(Finding(Code.CLIENT_CERT_EXPIRED, Check.CLIENT_CERT, params, f"valid until {info.not_after}"))
+    elif now < info.not_before:
+        findings.append(Finding(Code.CLIENT_CERT_NOT_YET_VALID, Check.CLIENT_CERT, params, f"valid from {info.not_before}"))
+    elif info.days_left(now) <= EXPIRING_SOON_DAYS:
+        findings.append(Finding(Code.CLIENT_CERT_EXPIRING_SOON, Check.CLIENT_CERT, params, f"valid until {info.not_after}"))
+    usage = _usage_problem(info.der)
+    if usage:
+        findings.append(Finding(Code.CLIENT_CERT_WRONG_USAGE, Check.CLIENT_CERT, params, usage))
+    return findings
+
+
+def _usage_problem(der: bytes) -> str:
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
+            return "the certificate's extended key usage does not include client authentication"
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not ku.digital_signature:
+            return "the certificate's key usage does not allow digital signatures"
+    except x509.ExtensionNotFound:
+        pass
+    return ""

@@ -1,0 +1,139 @@
+"""After the handshake: one minimal HTTP request and its answer.
+
+This is what reveals a TLS 1.3 server that demands a client certificate (the refusal only arrives on the
+first read) and an HTTP 403 (the certificate has no access to that application in that environment).
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app import __version__
+from app.core.net import Budget, StepTimeout, recv_some, send_all
+
+MAX_HEADER_BYTES = 32 * 1024
+
+# OpenSSL reason codes for alerts a server sends about the client's certificate.
+CLIENT_CERT_MISSING_REASONS = frozenset({"TLSV13_ALERT_CERTIFICATE_REQUIRED"})
+CLIENT_CERT_REFUSED_REASONS = frozenset(
+    {
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+        "SSLV3_ALERT_CERTIFICATE_REVOKED",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "TLSV1_ALERT_ACCESS_DENIED",
+        "TLSV1_ALERT_DECRYPT_ERROR",
+    }
+)
+
+
+class HttpOutcome(StrEnum):
+    """How the request ended."""
+
+    ANSWERED = "answered"
+    CLIENT_CERT_REQUIRED = "client_cert_required"  # alert 116 after a TLS 1.3 handshake
+    CLIENT_CERT_REFUSED = "client_cert_refused"  # an alert about the certificate we presented
+    CLOSED = "closed"  # closed without answering
+    TIMEOUT = "timeout"
+    NOT_HTTP = "not_http"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """The server's answer to our request.
+
+    Attributes:
+        outcome: answered, refused for the client certificate, closed, timed out...
+        status: the HTTP status code when it answered.
+        reason: the status line's reason text.
+        server: the ``Server`` header, when sent.
+        tls_reason: the OpenSSL reason code when TLS ended the exchange (``TLSV13_ALERT_CERTIFICATE_REQUIRED``).
+        error: a technical description when something went wrong.
+        elapsed_ms: time from sending the request to the answer.
+    """
+
+    outcome: HttpOutcome
+    status: int | None = None
+    reason: str = ""
+    server: str = ""
+    tls_reason: str = ""
+    error: str = ""
+    elapsed_ms: float = 0.0
+
+
+def build_request(host: str, port: int, path: str) -> bytes:
+    """A minimal GET that any web server or web service answers (often with an error, which is fine)."""
+    shown = f"[{host}]" if ":" in host else host
+    authority = shown if port == 443 else f"{shown}:{port}"
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: TLS-Readiness-Checker/{__version__}\r\n"
+        "Accept: */*\r\nConnection: close\r\n\r\n"
+    ).encode("ascii")
+
+
+def exchange(sslsock: ssl.SSLSocket, host: str, port: int, path: str, budget: Budget) -> HttpResult:
+    """Send the request and read the status line and headers. Raises only ``Cancelled``.
+
+    A server that refuses the client certificate after a TLS 1.3 handshake may close before our request is
+    written; the alert is still waiting to be read, so a failed write is followed by a read.
+    """
+    write_error: OSError | None = None
+    try:
+        send_all(sslsock, build_request(host, port, path), budget)
+    except StepTimeout:
+        return HttpResult(HttpOutcome.TIMEOUT, error="could not send the request in time", elapsed_ms=budget.elapsed_ms())
+    except OSError as exc:  # ssl.SSLError included
+        write_error = exc
+    head = b""
+    try:
+        while b"\r\n\r\n" not in head and len(head) < MAX_HEADER_BYTES:
+            data = recv_some(sslsock, budget)
+            if not data:
+                break
+            head += data
+    except StepTimeout:
+        return HttpResult(HttpOutcome.TIMEOUT, error="no answer in time", elapsed_ms=budget.elapsed_ms())
+    except OSError as exc:
+        return _failure(exc, budget)
+    if write_error is not None and not head:
+        return _failure(write_error, budget)
+    return parse_head(head, budget.elapsed_ms())
+
+
+def _failure(exc: OSError, budget: Budget) -> HttpResult:
+    if not isinstance(exc, ssl.SSLError):
+        return HttpResult(HttpOutcome.CLOSED, error=str(exc) or type(exc).__name__, elapsed_ms=budget.elapsed_ms())
+    reason = exc.reason or ""
+    if reason in CLIENT_CERT_MISSING_REASONS:
+        outcome = HttpOutcome.CLIENT_CERT_REQUIRED
+    elif reason in CLIENT_CERT_REFUSED_REASONS:
+        outcome = HttpOutcome.CLIENT_CERT_REFUSED
+    elif isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        outcome = HttpOutcome.CLOSED
+    else:
+        outcome = HttpOutcome.ERROR
+    return HttpResult(outcome, tls_reason=reason, error=str(exc), elapsed_ms=budget.elapsed_ms())
+
+
+def parse_head(head: bytes, elapsed_ms: float = 0.0) -> HttpResult:
+    """Read the status line and the Server header of an HTTP answer."""
+    if not head:
+        return HttpResult(HttpOutcome.CLOSED, error="closed without an answer", elapsed_ms=elapsed_ms)
+    lines = head.split(b"\r\n")
+    parts = lines[0].decode("latin-1").split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit() or len(parts[1]) != 3:
+        return HttpResult(HttpOutcome.NOT_HTTP, error=f"the answer starts with {head[:40]!r}", elapsed_ms=elapsed_ms)
+    server = ""
+    for line in lines[1:]:
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "server":
+            server = value.strip()[:200]
+    return HttpResult(
+        HttpOutcome.ANSWERED, int(parts[1]), parts[2].strip() if len(parts) > 2 else "", server,
+        elapsed_ms=elapsed_ms,
+    )

@@ -1,0 +1,287 @@
+"""Checking one endpoint: DNS, then TCP, then the handshakes in parallel (at most a few connections at once
+to one server), then the findings. Reports progress through a callback; never raises except on cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from app.core import assess
+from app.core.checks import dns, server_hello, tcp
+from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion, handshake, version_probe_context
+from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
+from app.core.errors import Cancelled
+from app.core.findings import Check, Code, Finding
+from app.core.model import CheckSettings, Target, TargetReport
+from app.core.net import Budget, close_quietly, connect
+from app.core.tls_contexts import ContextFactory
+
+
+@dataclass(frozen=True)
+class CheckStarted:
+    """A check of one endpoint started."""
+
+    target_id: str
+    check: Check
+
+
+@dataclass(frozen=True)
+class CheckFinished:
+    """A check of one endpoint finished with these findings."""
+
+    target_id: str
+    check: Check
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class TargetFinished:
+    """Every check of one endpoint is done."""
+
+    report: TargetReport
+
+
+Event = CheckStarted | CheckFinished | TargetFinished
+EventSink = Callable[[Event], None]
+_PROBE_CHECKS = (Check.TLS12, Check.TLS13, Check.LEGACY, Check.CERTIFICATE, Check.HTTP, Check.CLIENT_CERT)
+
+
+class ServerSlots:
+    """At most N connections at once to one server (host and port), across every endpoint of a run."""
+
+    def __init__(self, per_server: int) -> None:
+        self._per_server = per_server
+        self._lock = threading.Lock()
+        self._slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+
+    def acquire(self, key: tuple[str, int], cancel: threading.Event) -> None:
+        """Wait (cancellably) for a free connection slot to ``key``."""
+        with self._lock:
+            sem = self._slots.setdefault(key, threading.BoundedSemaphore(self._per_server))
+        while not sem.acquire(timeout=0.05):
+            if cancel.is_set():
+                raise Cancelled
+
+    def release(self, key: tuple[str, int]) -> None:
+        """Give back a slot taken with :meth:`acquire`."""
+        self._slots[key].release()
+
+    @contextmanager
+    def hold(self, key: tuple[str, int], cancel: threading.Event) -> Iterator[None]:
+        """Hold a slot for the duration of a ``with`` block."""
+        self.acquire(key, cancel)
+        try:
+            yield
+        finally:
+            self.release(key)
+
+
+_NOT_SPEAKING_TLS = (HandshakeOutcome.TIMEOUT, HandshakeOutcome.NOT_TLS, HandshakeOutcome.CLOSED)
+
+
+def _not_tried(version: TlsVersion) -> HandshakeResult:
+    return HandshakeResult(version, HandshakeOutcome.NOT_TRIED, error="not tried: the server does not speak TLS")
+
+
+class EndpointCheck:
+    """The checks of one endpoint, sharing a run's contexts, connection slots and probe threads."""
+
+    def __init__(
+        self,
+        target: Target,
+        settings: CheckSettings,
+        contexts: ContextFactory,
+        slots: ServerSlots,
+        pool: ThreadPoolExecutor,
+        cancel: threading.Event,
+        emit: EventSink,
+    ) -> None:
+        self.target = target
+        self.settings = settings
+        self.contexts = contexts
+        self.slots = slots
+        self.pool = pool
+        self.cancel = cancel
+        self.emit = emit
+        self.timeout = settings.timeout_for(target)
+        self.key = (target.address.host, target.address.port)
+        # Set when the first handshake shows the server does not speak TLS: queued probes are then skipped.
+        self.abandon = threading.Event()
+
+    def budget(self) -> Budget:
+        """A fresh time limit for one step, tied to the run's cancel flag."""
+        return Budget(self.timeout, self.cancel)
+
+    def run(self) -> TargetReport:
+        """Check the endpoint. Returns a report in every case (cancel and internal errors included)."""
+        started = time.monotonic()
+        findings: list[Finding] = []
+        state: dict[str, object] = {}
+        current: list[Check] = []
+        try:
+            self._run(findings, state, current)
+        except Cancelled:
+            done = {f.check for f in findings}
+            for check in current or [Check.DNS]:
+                if check not in done:
+                    cancelled = Finding(Code.CHECK_CANCELLED, check, {"host": self.target.address.host})
+                    findings.append(cancelled)
+                    self.emit(CheckFinished(self.target.id, check, (cancelled,)))
+        except Exception:  # noqa: BLE001 - one broken endpoint must never stop the others
+            findings.append(Finding(Code.INTERNAL_ERROR, current[-1] if current else Check.DNS,
+                                    {"host": self.target.address.host}, traceback.format_exc(limit=8)))
+        report = TargetReport(
+            target=self.target,
+            findings=tuple(findings),
+            elapsed_ms=(time.monotonic() - started) * 1000.0,
+            **state,  # type: ignore[arg-type]
+        )
+        self.emit(TargetFinished(report))
+        return report
+
+    def _step(self, check: Check, current: list[Check]) -> None:
+        current.append(check)
+        self.emit(CheckStarted(self.target.id, check))
+
+    def _done(self, check: Check, findings: list[Finding], new: list[Finding]) -> None:
+        findings.extend(new)
+        self.emit(CheckFinished(self.target.id, check, tuple(new)))
+
+    def _run(self, findings: list[Finding], state: dict[str, object], current: list[Check]) -> None:
+        address = self.target.address
+        self._step(Check.DNS, current)
+        resolved = dns.resolve(address.host, address.port, self.budget())
+        state["addresses"] = tuple(a.ip for a in resolved.addresses)
+        self._done(Check.DNS, findings, assess.dns_findings(resolved))
+        if resolved.outcome is not dns.DnsOutcome.FOUND:
+            return
+
+        self._step(Check.TCP, current)
+        self.slots.acquire(self.key, self.cancel)
+        try:
+            connected, sock = tcp.connect_first(resolved.addresses, self.budget())
+        except BaseException:
+            self.slots.release(self.key)
+            raise
+        self._done(Check.TCP, findings, assess.tcp_findings(connected, address.host, address.port))
+        if connected.address is None or sock is None:
+            self.slots.release(self.key)
+            return
+        state["connected_address"] = connected.address.ip
+        for check in _PROBE_CHECKS:
+            self._step(check, current)
+        # The first handshake uses the connection just opened and gives its slot back when done;
+        # the other probes each wait for a slot of their own.
+        probes = self._collect(self._start_probes(connected.address, sock))
+
+        now = dt.datetime.now(dt.UTC)
+        main = probes.tls12 if probes.tls12.negotiated else probes.tls13
+        state["protocol"] = main.negotiated
+        state["cipher"] = main.cipher
+        state["acceptable_client_cas"] = probes.hello.acceptable_cas
+        protocol = assess.protocol_findings(probes, address.host)
+        for check in (Check.TLS12, Check.TLS13, Check.LEGACY):
+            self._done(check, findings, [f for f in protocol if f.check is check])
+        anchor_label = ""
+        for result in (probes.tls12, probes.tls13):
+            if result.verified:
+                anchor_label = self.contexts.is_extra_anchor(result.anchor, self.target.anchors)
+                break
+        own = self.target.anchors is not None and anchor_label == self.target.anchors.label
+        cert, chain, trust = assess.certificate_findings(probes, address.host, now, anchor_label, own)
+        state["chain"] = chain
+        state["trust"] = trust
+        self._done(Check.CERTIFICATE, findings, cert)
+        self._done(Check.HTTP, findings, assess.http_findings(probes, address.host))
+        self._done(Check.CLIENT_CERT, findings, assess.client_cert_findings(probes, address.host))
+
+    def _start_probes(self, address: dns.ResolvedAddress, sock: socket.socket) -> dict[str, Future[object]]:
+        host, port, path = self.target.address.host, self.target.address.port, self.target.address.path
+        anchors = self.target.anchors
+        has_cert = self._client_cert_given()
+        futures: dict[str, Future[object]] = {}
+        futures["tls12"] = self.pool.submit(self._first_handshake, sock, lambda: handshake(
+            address, host, lambda: self.contexts.verified(TlsVersion.TLS1_2, anchors), TlsVersion.TLS1_2,
+            self.budget(), sock=sock, request_path=path, port=port, client_cert_offered=has_cert,
+        ))
+        futures["tls13"] = self.pool.submit(self._guarded, lambda: handshake(
+            address, host, lambda: self.contexts.verified(TlsVersion.TLS1_3, anchors), TlsVersion.TLS1_3,
+            self.budget(), request_path=path, port=port, client_cert_offered=has_cert,
+        ), _not_tried(TlsVersion.TLS1_3))
+        futures["hello"] = self.pool.submit(
+            self._guarded, lambda: self._hello(address), ServerHelloResult(HelloOutcome.ERROR, error="not tried")
+        )
+        futures["system"] = self.pool.submit(self._guarded, lambda: handshake(
+            address, host, self.contexts.system, TlsVersion.TLS1_2, self.budget()
+        ), _not_tried(TlsVersion.TLS1_2))
+        for version in (TlsVersion.TLS1_0, TlsVersion.TLS1_1):
+            futures[version.value] = self.pool.submit(self._guarded, functools.partial(
+                handshake, address, host, functools.partial(version_probe_context, version), version, self.budget()
+            ), _not_tried(version))
+        return futures
+
+    def _guarded(self, probe: Callable[[], object], skipped: object) -> object:
+        with self.slots.hold(self.key, self.cancel):
+            if self.cancel.is_set():
+                raise Cancelled
+            if self.abandon.is_set():
+                return skipped
+            return probe()
+
+    def _first_handshake(self, sock: socket.socket, probe: Callable[[], HandshakeResult]) -> HandshakeResult:
+        """Run the TLS 1.2 handshake on the TCP check's connection, then give back that connection's slot."""
+        try:
+            if self.cancel.is_set():
+                raise Cancelled
+            result = probe()
+            if result.outcome in _NOT_SPEAKING_TLS:
+                self.abandon.set()
+            return result
+        finally:
+            close_quietly(sock)
+            self.slots.release(self.key)
+
+    def _hello(self, address: dns.ResolvedAddress) -> ServerHelloResult:
+        budget = self.budget()
+        try:
+            sock = connect(address.sockaddr, address.family, budget)
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed side probe is a value
+            return ServerHelloResult(HelloOutcome.CLOSED, error=str(exc) or type(exc).__name__)
+        sni = None if self.target.address.is_ip else self.target.address.host
+        return server_hello.read_first_flight(sock, sni, budget)
+
+    def _collect(self, futures: dict[str, Future[object]]) -> assess.ProbeSet:
+        results: dict[str, object] = {}
+        cancelled = False
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except Cancelled:
+                cancelled = True
+        if cancelled:
+            raise Cancelled
+        system = results["system"]
+        assert isinstance(system, HandshakeResult)
+        return assess.ProbeSet(
+            tls12=results["tls12"],  # type: ignore[arg-type]
+            tls13=results["tls13"],  # type: ignore[arg-type]
+            legacy=(results["TLSv1"], results["TLSv1.1"]),  # type: ignore[arg-type]
+            hello=results["hello"],  # type: ignore[arg-type]
+            system=system if system.outcome is not HandshakeOutcome.LOCAL_UNSUPPORTED else None,
+            client_cert_given=self._client_cert_given(),
+        )
+
+    def _client_cert_given(self) -> bool:
+        return self.contexts.client_cert is not None
+
+

@@ -1,0 +1,199 @@
+"""Findings: what a check concluded, under a stable code.
+
+The code is the contract with the help desk, the JSON report and the tests; each code has one fixed status.
+The sentences a person reads (title, explanation, action) live in ``resources/explanations.toml`` and are
+looked up by :mod:`app.core.words`, so wording can improve without code changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Status(StrEnum):
+    """How a finding bears on readiness. Ordered from best to worst by :data:`STATUS_RANK`."""
+
+    PASS = "pass"
+    INFO = "info"
+    SKIPPED = "skipped"
+    WARNING = "warning"
+    ERROR = "error"  # we could not find out (not the user's fault, not proof of a problem)
+    FAIL = "fail"
+
+
+STATUS_RANK: Mapping[Status, int] = MappingProxyType(
+    {Status.PASS: 0, Status.INFO: 1, Status.SKIPPED: 2, Status.WARNING: 3, Status.ERROR: 4, Status.FAIL: 5}
+)
+
+
+class Check(StrEnum):
+    """The checks made for each endpoint, in the order a person would read them."""
+
+    DNS = "dns"
+    TCP = "tcp"
+    TLS12 = "tls12"
+    TLS13 = "tls13"
+    LEGACY = "legacy"
+    CERTIFICATE = "certificate"
+    HTTP = "http"
+    CLIENT_CERT = "client_cert"
+
+
+class Code(StrEnum):
+    """Stable finding codes. Never rename one: help desks and saved reports refer to them."""
+
+    DNS_OK = "DNS_OK"
+    DNS_NOT_FOUND = "DNS_NOT_FOUND"
+    DNS_FAILED = "DNS_FAILED"
+    TCP_OK = "TCP_OK"
+    TCP_REFUSED = "TCP_REFUSED"
+    TCP_TIMEOUT = "TCP_TIMEOUT"
+    TCP_UNREACHABLE = "TCP_UNREACHABLE"
+    CONNECTION_RESET = "CONNECTION_RESET"
+    NOT_TLS = "NOT_TLS"
+    HANDSHAKE_TIMEOUT = "HANDSHAKE_TIMEOUT"
+    HANDSHAKE_FAILED = "HANDSHAKE_FAILED"
+    TLS12_OK = "TLS12_OK"
+    TLS12_REFUSED = "TLS12_REFUSED"
+    TLS13_OK = "TLS13_OK"
+    TLS13_NOT_OFFERED = "TLS13_NOT_OFFERED"
+    LEGACY_TLS_ACCEPTED = "LEGACY_TLS_ACCEPTED"
+    LEGACY_TLS_REFUSED = "LEGACY_TLS_REFUSED"
+    LEGACY_TLS_NOT_TESTED = "LEGACY_TLS_NOT_TESTED"
+    CERT_OK = "CERT_OK"
+    CERT_EXPIRED = "CERT_EXPIRED"
+    CERT_NOT_YET_VALID = "CERT_NOT_YET_VALID"
+    CERT_EXPIRING_SOON = "CERT_EXPIRING_SOON"
+    CERT_NAME_MISMATCH = "CERT_NAME_MISMATCH"
+    CERT_UNTRUSTED = "CERT_UNTRUSTED"
+    CERT_SELF_SIGNED = "CERT_SELF_SIGNED"
+    CERT_WEAK_SIGNATURE = "CERT_WEAK_SIGNATURE"
+    CERT_WEAK_KEY = "CERT_WEAK_KEY"
+    CERT_INVALID = "CERT_INVALID"
+    CERT_NOT_TRUSTED_BY_SYSTEM = "CERT_NOT_TRUSTED_BY_SYSTEM"
+    HTTP_OK = "HTTP_OK"
+    HTTP_FORBIDDEN = "HTTP_FORBIDDEN"
+    HTTP_NOT_FOUND = "HTTP_NOT_FOUND"
+    HTTP_NO_ANSWER = "HTTP_NO_ANSWER"
+    CLIENT_CERT_REQUIRED = "CLIENT_CERT_REQUIRED"
+    CLIENT_CERT_OK = "CLIENT_CERT_OK"
+    CLIENT_CERT_REJECTED = "CLIENT_CERT_REJECTED"
+    CLIENT_CERT_NOT_REQUESTED = "CLIENT_CERT_NOT_REQUESTED"
+    CLIENT_CERT_EXPIRED = "CLIENT_CERT_EXPIRED"
+    CLIENT_CERT_NOT_YET_VALID = "CLIENT_CERT_NOT_YET_VALID"
+    CLIENT_CERT_EXPIRING_SOON = "CLIENT_CERT_EXPIRING_SOON"
+    CLIENT_CERT_WRONG_USAGE = "CLIENT_CERT_WRONG_USAGE"
+    CLIENT_CERT_KEY_MISMATCH = "CLIENT_CERT_KEY_MISMATCH"
+    CLIENT_CERT_BAD_PASSWORD = "CLIENT_CERT_BAD_PASSWORD"
+    CLIENT_CERT_UNREADABLE = "CLIENT_CERT_UNREADABLE"
+    CHECK_CANCELLED = "CHECK_CANCELLED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+_S = Status
+STATUS_OF: Mapping[Code, Status] = MappingProxyType(
+    {
+        Code.DNS_OK: _S.PASS,
+        Code.DNS_NOT_FOUND: _S.FAIL,
+        Code.DNS_FAILED: _S.FAIL,
+        Code.TCP_OK: _S.PASS,
+        Code.TCP_REFUSED: _S.FAIL,
+        Code.TCP_TIMEOUT: _S.FAIL,
+        Code.TCP_UNREACHABLE: _S.FAIL,
+        Code.CONNECTION_RESET: _S.FAIL,
+        Code.NOT_TLS: _S.FAIL,
+        Code.HANDSHAKE_TIMEOUT: _S.FAIL,
+        Code.HANDSHAKE_FAILED: _S.FAIL,
+        Code.TLS12_OK: _S.PASS,
+        Code.TLS12_REFUSED: _S.FAIL,
+        Code.TLS13_OK: _S.PASS,
+        Code.TLS13_NOT_OFFERED: _S.INFO,
+        Code.LEGACY_TLS_ACCEPTED: _S.INFO,
+        Code.LEGACY_TLS_REFUSED: _S.PASS,
+        Code.LEGACY_TLS_NOT_TESTED: _S.SKIPPED,
+        Code.CERT_OK: _S.PASS,
+        Code.CERT_EXPIRED: _S.FAIL,
+        Code.CERT_NOT_YET_VALID: _S.FAIL,
+        Code.CERT_EXPIRING_SOON: _S.WARNING,
+        Code.CERT_NAME_MISMATCH: _S.FAIL,
+        Code.CERT_UNTRUSTED: _S.FAIL,
+        Code.CERT_SELF_SIGNED: _S.FAIL,
+        Code.CERT_WEAK_SIGNATURE: _S.FAIL,
+        Code.CERT_WEAK_KEY: _S.FAIL,
+        Code.CERT_INVALID: _S.FAIL,
+        Code.CERT_NOT_TRUSTED_BY_SYSTEM: _S.WARNING,
+        Code.HTTP_OK: _S.PASS,
+        Code.HTTP_FORBIDDEN: _S.FAIL,
+        Code.HTTP_NOT_FOUND: _S.WARNING,
+        Code.HTTP_NO_ANSWER: _S.WARNING,
+        Code.CLIENT_CERT_REQUIRED: _S.FAIL,
+        Code.CLIENT_CERT_OK: _S.PASS,
+        Code.CLIENT_CERT_REJECTED: _S.FAIL,
+        Code.CLIENT_CERT_NOT_REQUESTED: _S.INFO,
+        Code.CLIENT_CERT_EXPIRED: _S.FAIL,
+        Code.CLIENT_CERT_NOT_YET_VALID: _S.FAIL,
+        Code.CLIENT_CERT_EXPIRING_SOON: _S.WARNING,
+        Code.CLIENT_CERT_WRONG_USAGE: _S.FAIL,
+        Code.CLIENT_CERT_KEY_MISMATCH: _S.FAIL,
+        Code.CLIENT_CERT_BAD_PASSWORD: _S.FAIL,
+        Code.CLIENT_CERT_UNREADABLE: _S.FAIL,
+        Code.CHECK_CANCELLED: _S.SKIPPED,
+        Code.INTERNAL_ERROR: _S.ERROR,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One conclusion about one endpoint (or about the client certificate).
+
+    Attributes:
+        code: the stable code; its status and words follow from it.
+        check: which check produced it.
+        params: values the words refer to, such as ``{"days": "12"}``; plain strings, never secrets.
+        details: technical details for support engineers (error texts, codes, numbers).
+    """
+
+    code: Code
+    check: Check
+    params: Mapping[str, str] = field(default_factory=dict)
+    details: str = ""
+
+    @property
+    def status(self) -> Status:
+        """The status that this finding's code always has."""
+        return STATUS_OF[self.code]
+
+
+class Verdict(StrEnum):
+    """The answer for an endpoint, or for a whole run."""
+
+    READY = "ready"
+    ACTION_NEEDED = "action_needed"
+    COULD_NOT_CHECK = "could_not_check"
+
+
+def verdict_of(findings: Iterable[Finding]) -> Verdict:
+    """Action needed when anything failed; could not check when something could not be found out or was
+    cancelled; otherwise ready (warnings and information do not stop a computer from working)."""
+    statuses = {f.status for f in findings}
+    if Status.FAIL in statuses:
+        return Verdict.ACTION_NEEDED
+    if Status.ERROR in statuses or any(f.code is Code.CHECK_CANCELLED for f in findings):
+        return Verdict.COULD_NOT_CHECK
+    return Verdict.READY
+
+
+def overall_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """The run's verdict: the worst of its endpoints' (an empty run could not check anything)."""
+    seen = set(verdicts)
+    if not seen:
+        return Verdict.COULD_NOT_CHECK
+    if Verdict.ACTION_NEEDED in seen:
+        return Verdict.ACTION_NEEDED
+    if Verdict.COULD_NOT_CHECK in seen:
+        return Verdict.COULD_NOT_CHECK
+    return Verdict.READY

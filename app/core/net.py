@@ -1,0 +1,177 @@
+"""Socket operations that honour a deadline and a cancel flag.
+
+Every blocking step (connect, handshake, read, write) runs on a non-blocking socket in short slices, so a
+timeout is exact and Cancel takes effect within one slice (50 ms), whatever the network does.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from app.core.errors import Cancelled
+
+SLICE = 0.05
+T = TypeVar("T")
+
+
+class StepTimeout(Exception):  # noqa: N818 - a timeout is an outcome, named for what happened
+    """A step took longer than its time limit."""
+
+
+@dataclass
+class Budget:
+    """The time a step may take and the run's cancel flag.
+
+    Attributes:
+        seconds: the time limit of the step.
+        cancel: set when the user cancels; every wait checks it.
+    """
+
+    seconds: float
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float:
+        """The monotonic time at which the step times out."""
+        return self.started + self.seconds
+
+    def fresh(self) -> Budget:
+        """A new budget of the same length for the next step, sharing the cancel flag."""
+        return Budget(self.seconds, self.cancel)
+
+    def elapsed_ms(self) -> float:
+        """Milliseconds since this budget started."""
+        return (time.monotonic() - self.started) * 1000.0
+
+    def next_slice(self) -> float:
+        """How long the next wait may be; raises :class:`Cancelled` or :class:`StepTimeout` when it is over."""
+        if self.cancel.is_set():
+            raise Cancelled
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise StepTimeout
+        return min(SLICE, remaining)
+
+
+def wait_io(sock: socket.socket, budget: Budget, *, write: bool) -> None:
+    """Wait until ``sock`` is readable (or writable), a slice at a time."""
+    while True:
+        timeout = budget.next_slice()
+        if write:
+            _, ready, _ = select.select([], [sock], [], timeout)
+        else:
+            ready, _, _ = select.select([sock], [], [], timeout)
+        if ready:
+            return
+
+
+def connect(sockaddr: tuple[object, ...], family: int, budget: Budget) -> socket.socket:
+    """Open a TCP connection. Raises ``OSError`` (refused, reset, unreachable), StepTimeout or Cancelled."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        err = sock.connect_ex(sockaddr)
+        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, 10035):  # 10035: WSAEWOULDBLOCK
+            raise OSError(err, _strerror(err))
+        if err != 0:
+            wait_io(sock, budget, write=True)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                raise OSError(err, _strerror(err))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _strerror(err: int) -> str:
+    try:
+        import os
+
+        return os.strerror(err)
+    except ValueError:
+        return f"error {err}"
+
+
+def ssl_step(sslsock: ssl.SSLSocket, step: Callable[[], T], budget: Budget) -> T:
+    """Run one non-blocking SSL operation (handshake, read, write) to completion within the budget."""
+    while True:
+        try:
+            return step()
+        except ssl.SSLWantReadError:
+            wait_io(sslsock, budget, write=False)
+        except ssl.SSLWantWriteError:
+            wait_io(sslsock, budget, write=True)
+
+
+def send_all(sock: socket.socket, data: bytes, budget: Budget) -> None:
+    """Send every byte of ``data`` (plain or TLS socket)."""
+    view = memoryview(data)
+    while view:
+        if isinstance(sock, ssl.SSLSocket):
+            sent = ssl_step(sock, lambda: sock.send(view), budget)
+        else:
+            wait_io(sock, budget, write=True)
+            try:
+                sent = sock.send(view)
+            except BlockingIOError:
+                continue
+        view = view[sent:]
+
+
+def recv_some(sock: socket.socket, budget: Budget, size: int = 16384) -> bytes:
+    """Receive what is available (at least one byte), or ``b""`` when the other side closed."""
+    if isinstance(sock, ssl.SSLSocket):
+        if sock.pending():
+            return sock.recv(size)
+        return ssl_step(sock, lambda: sock.recv(size), budget)
+    while True:
+        wait_io(sock, budget, write=False)
+        try:
+            return sock.recv(size)
+        except BlockingIOError:
+            continue
+
+
+def close_quietly(sock: socket.socket | None) -> None:
+    """Close a socket, ignoring errors (it may already be broken)."""
+    if sock is None:
+        return
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def run_in_thread(func: Callable[[], T], budget: Budget, name: str) -> T:
+    """Run a call that cannot be interrupted (name resolution) in a daemon thread, waiting in slices.
+
+    A call that outlives the budget is abandoned (its thread ends on its own), so Cancel is never blocked.
+    """
+    box: dict[str, object] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["value"] = func()
+        except BaseException as exc:  # handed back to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    while not done.wait(budget.next_slice()):
+        pass
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]

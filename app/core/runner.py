@@ -1,0 +1,145 @@
+"""Running the checks of many endpoints at once, with cancel and progress events. No Qt here: a window
+subscribes with a callback (called from worker threads) and forwards events to its own thread."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, local_findings
+from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
+from app.core.findings import Check, Finding
+from app.core.model import CheckSettings, RunReport, Target, TargetReport
+from app.core.tls_contexts import ContextFactory
+
+PROBES_PER_ENDPOINT = 6
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """A run began with these endpoints."""
+
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """A run ended (completed or cancelled)."""
+
+    report: RunReport
+
+
+RunEvent = RunStarted | CheckStarted | CheckFinished | TargetFinished | RunFinished
+Listener = Callable[[RunEvent], None]
+
+
+class Run:
+    """One run over a list of targets.
+
+    ``start()`` returns at once and works in background threads; ``wait()`` blocks for the report;
+    ``cancel()`` stops every check within about 50 ms. ``listener`` is called from worker threads.
+    """
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        settings: CheckSettings | None = None,
+        listener: Listener | None = None,
+        environment: str = "",
+    ) -> None:
+        self.targets = tuple(targets)
+        self.settings = settings or CheckSettings()
+        self.environment = environment
+        self._listener = listener
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._report: RunReport | None = None
+        self._thread: threading.Thread | None = None
+        self._listener_lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Stop every check promptly; the report then says what was not finished."""
+        self._cancel.set()
+
+    def start(self) -> None:
+        """Begin in a background thread."""
+        self._thread = threading.Thread(target=self._main, name="tls-readiness run", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> RunReport | None:
+        """The report, once the run is over (None when ``timeout`` passed first)."""
+        self._done.wait(timeout)
+        return self._report
+
+    def run(self) -> RunReport:
+        """Run in the calling thread and return the report."""
+        self._main()
+        assert self._report is not None
+        return self._report
+
+    def _emit(self, event: RunEvent) -> None:
+        if self._listener is None:
+            return
+        with self._listener_lock:  # one event at a time, so listeners need no locking of their own
+            try:
+                self._listener(event)
+            except Exception:  # noqa: BLE001, S110 - a listener's bug must not break the checks
+                pass
+
+    def _main(self) -> None:
+        started = dt.datetime.now(dt.UTC)
+        try:
+            self._emit(RunStarted(self.targets))
+            run_findings, client_cert = self._client_cert_findings()
+            contexts = ContextFactory(self.settings.extra_trust, client_cert)
+            reports = self._check_all(contexts)
+            self._report = RunReport(
+                targets=reports, findings=tuple(run_findings), environment=self.environment, started=started,
+                finished=dt.datetime.now(dt.UTC), cancelled=self._cancel.is_set(), client_cert=client_cert,
+            )
+            self._emit(RunFinished(self._report))
+        finally:
+            self._done.set()
+
+    def _client_cert_findings(self) -> tuple[list[Finding], ClientCertificate | None]:
+        cert = self.settings.client_cert
+        if isinstance(cert, ClientCertProblem):
+            from pathlib import Path
+
+            return [Finding(cert.code, Check.CLIENT_CERT, {"file": Path(cert.path).name}, cert.details)], None
+        if isinstance(cert, ClientCertificate):
+            return local_findings(cert), cert
+        return [], None
+
+    def _check_all(self, contexts: ContextFactory) -> tuple[TargetReport, ...]:
+        if not self.targets:
+            return ()
+        slots = ServerSlots(self.settings.connections_per_server)
+        endpoints = max(1, min(self.settings.parallel_endpoints, len(self.targets)))
+        with (
+            ThreadPoolExecutor(endpoints, thread_name_prefix="endpoint") as endpoint_pool,
+            ThreadPoolExecutor(endpoints * PROBES_PER_ENDPOINT, thread_name_prefix="probe") as probe_pool,
+        ):
+            futures: list[Future[TargetReport]] = [
+                endpoint_pool.submit(
+                    EndpointCheck(target, self.settings, contexts, slots, probe_pool, self._cancel, self._emit).run
+                )
+                for target in self.targets
+            ]
+            return tuple(f.result() for f in futures)
+
+
+def run_checks(
+    targets: Sequence[Target], settings: CheckSettings | None = None, listener: Listener | None = None,
+    environment: str = "",
+) -> RunReport:
+    """Check ``targets`` and return the report (blocking)."""
+    return Run(targets, settings, listener, environment).run()

@@ -1,0 +1,104 @@
+"""The TLS contexts a run uses, made once and shared by every endpoint (contexts are thread-safe to wrap
+sockets with, and loading Mozilla's roots costs milliseconds each time)."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import certifi
+import truststore
+
+from app.core.checks.certificate import der_certificates_in_pem
+from app.core.checks.client_cert import ClientCertificate
+from app.core.checks.handshake import TlsVersion, pin
+from app.core.errors import TrustFileError
+
+
+@dataclass(frozen=True)
+class TrustAnchors:
+    """Extra certificates to trust, such as a company root or the practice lab's own authority.
+
+    Attributes:
+        label: where they came from (a file name, or "practice lab").
+        pem: the certificates in PEM form.
+        ders: the same certificates as DER, to tell which store a verified chain ended in.
+    """
+
+    label: str
+    pem: str
+    ders: frozenset[bytes]
+
+    @classmethod
+    def from_pem(cls, label: str, pem: str) -> TrustAnchors:
+        """Build from PEM text. Raises ``ValueError`` when it holds no valid certificate."""
+        ders = der_certificates_in_pem(pem)
+        if not ders:
+            raise ValueError("no certificate")
+        return cls(label, pem, frozenset(ders))
+
+
+def load_trust_file(path: str | Path) -> TrustAnchors:
+    """Read an extra trusted-certificate file (``--ca-file``). Raises :class:`TrustFileError` in plain words."""
+    name = str(path)
+    try:
+        text = Path(path).read_text("ascii", errors="replace")
+    except FileNotFoundError:
+        raise TrustFileError(f"The trusted-certificate file {name} does not exist.") from None
+    except OSError as exc:
+        raise TrustFileError(f"The trusted-certificate file {name} cannot be read ({exc.strerror}).") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise TrustFileError(f"The trusted-certificate file {name} holds no PEM certificate (-----BEGIN CERTIFICATE-----).")
+    try:
+        return TrustAnchors.from_pem(Path(name).name, text)
+    except ValueError:
+        raise TrustFileError(f"The trusted-certificate file {name} holds a damaged certificate.") from None
+
+
+class ContextFactory:
+    """Makes and caches the verified contexts of one run.
+
+    Verified contexts trust Mozilla's roots (certifi) plus the extra anchors; the system context trusts this
+    computer's own store (truststore). Both check the host name. The client certificate, when given, is loaded
+    into the verified contexts only.
+    """
+
+    def __init__(self, extra: tuple[TrustAnchors, ...] = (), client_cert: ClientCertificate | None = None) -> None:
+        self.extra = extra
+        self.client_cert = client_cert
+        self._cache: dict[tuple[str, str, TrustAnchors | None], ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def verified(self, version: TlsVersion, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
+        """A context pinned to ``version`` that verifies against Mozilla's roots and the extra anchors."""
+        key = ("verified", version.value, target_anchors)
+        with self._lock:
+            if key not in self._cache:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.load_verify_locations(cafile=certifi.where())
+                for anchors in (*self.extra, *((target_anchors,) if target_anchors else ())):
+                    ctx.load_verify_locations(cadata=anchors.pem)
+                pin(ctx, version)
+                if self.client_cert is not None:
+                    self.client_cert.load_into(ctx)
+                self._cache[key] = ctx
+            return self._cache[key]
+
+    def system(self) -> ssl.SSLContext:
+        """A context that verifies with this computer's own trust store (Windows, macOS or Linux's)."""
+        key = ("system", "", None)
+        with self._lock:
+            if key not in self._cache:
+                ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+                self._cache[key] = ctx
+            return self._cache[key]
+
+    def is_extra_anchor(self, der: bytes, target_anchors: TrustAnchors | None = None) -> str:
+        """The label of the extra anchor set holding ``der``, or empty when it is none of them."""
+        for anchors in (*self.extra, *((target_anchors,) if target_anchors else ())):
+            if der in anchors.ders:
+                return anchors.label
+        return ""

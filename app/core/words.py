@@ -1,0 +1,68 @@
+"""The plain-language words for each finding code, read from ``resources/explanations.toml``."""
+
+from __future__ import annotations
+
+import functools
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.findings import Code, Finding
+from app.core.resources import resource_path
+
+WORDS_FILE = "explanations.toml"
+_FIELDS = ("title", "explanation", "action")
+
+
+@dataclass(frozen=True)
+class Words:
+    """What a person reads about one finding.
+
+    Attributes:
+        title: a short headline.
+        explanation: what happened and what it means, in plain words.
+        action: what to do next, naming whom to contact.
+    """
+
+    title: str
+    explanation: str
+    action: str
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+@functools.cache
+def load_words(path: Path | None = None) -> Mapping[str, Mapping[str, str]]:
+    """All entries of the words file, by code. Raises ``ValueError`` naming the entry when one is broken."""
+    file = path or resource_path(WORDS_FILE)
+    with file.open("rb") as fh:
+        data = tomllib.load(fh)
+    for code, entry in data.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"{file}: entry {code} is not a table")
+        for name in _FIELDS:
+            if not isinstance(entry.get(name), str) or not entry[name].strip():
+                raise ValueError(f"{file}: entry {code} has no text for '{name}'")
+    return data
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{name}`` placeholders a sentence uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def words_for(code: Code, params: Mapping[str, str] | None = None) -> Words:
+    """The words for a code with its placeholders filled in (an unknown value shows as ``?``)."""
+    entry = load_words()[code.value]
+    values = _Blank(params or {})
+    return Words(*(entry[name].strip().format_map(values) for name in _FIELDS))
+
+
+def explain(finding: Finding) -> Words:
+    """The words a person reads for one finding."""
+    return words_for(finding.code, finding.params)

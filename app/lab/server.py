@@ -1,0 +1,233 @@
+"""The practice lab's servers: real sockets on 127.0.0.1, one per scenario, served by background threads.
+
+Start it with :func:`start_lab` (in-process, ephemeral ports) or ``tls-readiness lab`` (in the foreground,
+optionally on fixed ports). Every server stops when :meth:`PracticeLab.stop` is called.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import selectors
+import socket
+import ssl
+import struct
+import threading
+import warnings
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from app.core.keyload import load_cert_and_key
+from app.core.tls_contexts import TrustAnchors
+from app.lab.pki import Issued, LabPki, self_signed
+from app.lab.scenarios import SCENARIOS, Behaviour, Scenario
+
+LAB_HOST = "127.0.0.1"
+URL_HOST = "localhost"
+IO_TIMEOUT = 5.0
+
+
+def _context(
+    issued: Issued,
+    *,
+    low: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2,
+    high: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3,
+    ciphers: str | None = None,
+    client_ca: str | None = None,
+) -> ssl.SSLContext:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = low
+        ctx.maximum_version = high
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    load_cert_and_key(ctx, issued.cert_pem(), issued.key)
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cadata=client_ca)
+    return ctx
+
+
+def _contexts(pki: LabPki) -> dict[str, ssl.SSLContext]:
+    now = dt.datetime.now(dt.UTC)
+    ca = pki.ca
+    good = ca.issue()
+    legacy = "DEFAULT:@SECLEVEL=0"
+    v10, v11, v12, v13 = ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
+    return {
+        "ready": _context(good),
+        "tls12-only": _context(good, high=v12),
+        "legacy-only": _context(good, low=v10, high=v11, ciphers=legacy),
+        "legacy-too": _context(good, low=v10, high=v13, ciphers=legacy),
+        "no-common-cipher": _context(good, high=v12, ciphers="NULL-SHA256:@SECLEVEL=0"),
+        "expired": _context(ca.issue(not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=3))),
+        "not-yet-valid": _context(ca.issue(not_before=now + dt.timedelta(days=5), not_after=now + dt.timedelta(days=400))),
+        "expiring-soon": _context(ca.issue(not_after=now + dt.timedelta(days=12))),
+        "wrong-name": _context(ca.issue(("other-server.example",))),
+        "untrusted": _context(pki.stranger.issue()),
+        "self-signed": _context(self_signed()),
+        "weak-signature": _context(ca.issue_sha1(), ciphers=legacy),
+        "weak-key": _context(ca.issue(key=rsa.generate_private_key(65537, 1024)), ciphers=legacy),
+        "client-cert-tls12": _context(good, high=v12, client_ca=pki.client_ca.pem),
+        "client-cert-tls13": _context(good, client_ca=pki.client_ca.pem),
+        "forbidden": _context(good),
+        "wrong-path": _context(good),
+    }
+
+
+@dataclass
+class _Listener:
+    scenario: Scenario
+    sock: socket.socket
+    context: ssl.SSLContext | None
+    port: int
+
+
+class PracticeLab:
+    """Local servers reproducing every failure class. Use :func:`start_lab` to make and start one."""
+
+    def __init__(self, port_base: int | None = None) -> None:
+        self.pki = LabPki()
+        self.anchors = TrustAnchors.from_pem("practice lab", self.pki.ca.pem)
+        self._port_base = port_base
+        self._listeners: dict[str, _Listener] = {}
+        self._held: list[socket.socket] = []  # connections kept open on purpose (silent, backlog)
+        self._stop = threading.Event()
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> PracticeLab:
+        """Open every server and start serving in a background thread."""
+        contexts = _contexts(self.pki)
+        for index, scenario in enumerate(SCENARIOS):
+            port = 0 if self._port_base is None else self._port_base + index
+            self._listeners[scenario.name] = self._open(scenario, contexts.get(scenario.name), port)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._thread = threading.Thread(target=self._serve, name="practice lab", daemon=True)
+        self._thread.start()
+        return self
+
+    def url(self, name: str) -> str:
+        """The https address of a scenario's server."""
+        return f"https://{URL_HOST}:{self._listeners[name].port}/"
+
+    def port(self, name: str) -> int:
+        """The port of a scenario's server."""
+        return self._listeners[name].port
+
+    def urls(self) -> dict[str, str]:
+        """Every scenario's address."""
+        return {name: self.url(name) for name in self._listeners}
+
+    def stop(self) -> None:
+        """Stop serving and close every socket."""
+        self._stop.set()
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        with self._lock:
+            for sock in [*(li.sock for li in self._listeners.values()), *self._held, self._wake_r, self._wake_w]:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+            self._held.clear()
+        self._selector.close()
+
+    def __enter__(self) -> PracticeLab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _open(self, scenario: Scenario, context: ssl.SSLContext | None, port: int) -> _Listener:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LAB_HOST, port))
+        port = sock.getsockname()[1]
+        if scenario.behaviour is Behaviour.REFUSED:
+            pass  # bound (so the port stays ours) but not listening: connections are refused
+        elif scenario.behaviour is Behaviour.BACKLOG_FULL:
+            sock.listen(0)
+            # Fill the accept queue and never accept: further connection attempts get no answer at all.
+            for _ in range(3):
+                filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                filler.setblocking(False)
+                filler.connect_ex((LAB_HOST, port))
+                self._held.append(filler)
+        else:
+            sock.listen(64)
+            sock.setblocking(False)
+            self._selector.register(sock, selectors.EVENT_READ, scenario.name)
+        return _Listener(scenario, sock, context, port)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self._selector.select(timeout=0.5):
+                if key.data is None:
+                    return
+                listener = self._listeners[key.data]
+                try:
+                    conn, _ = listener.sock.accept()
+                except OSError:
+                    continue
+                conn.setblocking(True)
+                conn.settimeout(IO_TIMEOUT)
+                threading.Thread(target=self._handle, args=(listener, conn), daemon=True,
+                                 name=f"lab {listener.scenario.name}").start()
+
+    def _handle(self, listener: _Listener, conn: socket.socket) -> None:
+        behaviour = listener.scenario.behaviour
+        try:
+            if behaviour is Behaviour.SILENT:
+                with self._lock:
+                    self._held.append(conn)
+                return
+            if behaviour is Behaviour.RESET:
+                conn.recv(1024)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.close()
+                return
+            if behaviour is Behaviour.PLAIN_HTTP:
+                conn.recv(4096)
+                conn.sendall(_http(400, "Bad Request", "This port speaks plain HTTP, not TLS.\n"))
+                conn.close()
+                return
+            assert listener.context is not None
+            tls = listener.context.wrap_socket(conn, server_side=True)
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 16384:
+                data = tls.recv(4096)
+                if not data:
+                    break
+                head += data
+            status = listener.scenario.http_status
+            reason = {200: "OK", 403: "Forbidden", 404: "Not Found"}.get(status, "OK")
+            tls.sendall(_http(status, reason, f"Practice lab: {listener.scenario.name}\n"))
+            tls.close()
+        except (OSError, ValueError):
+            # Clients that refuse our certificate, probes that hang up: all expected in a lab.
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+def _http(status: int, reason: str, body: str) -> bytes:
+    data = body.encode()
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nServer: practice-lab\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+    ).encode() + data
+
+
+def start_lab(port_base: int | None = None) -> PracticeLab:
+    """Make the lab's certificates and start every server (ephemeral ports unless ``port_base`` is given)."""
+    return PracticeLab(port_base).start()
