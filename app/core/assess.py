@@ -268,7 +268,7 @@ def http_findings(probes: ProbeSet, host: str) -> list[Finding]:
 def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
     """Whether the server demands a client certificate, and what it made of ours, for TLS 1.2 and 1.3."""
     cas = probes.hello.acceptable_cas
-    params = {"host": host, "cas": "; ".join(cas) if cas else "(the server did not name any)"}
+    params = {"host": host, "cas": "; ".join(cas) if cas else "any authority it trusts (it did not name one)"}
     per_version: list[str] = []
     refused = required = False
     for result in (probes.tls12, probes.tls13):

@@ -1,0 +1,237 @@
+"""The command line: ``tls-readiness check | lab | catalog``.
+
+Exit status: 0 when every endpoint is ready, 1 when problems were found (or something could not be checked),
+2 for input that cannot be used (one plain sentence on stderr, never a traceback), 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from app import __version__
+from app.core.addresses import parse_address
+from app.core.catalog import Catalog, load_catalog, targets_for, user_catalog_path
+from app.core.checks.client_cert import load_client_certificate
+from app.core.errors import InputError
+from app.core.findings import Verdict
+from app.core.model import CheckSettings, Target
+from app.core.report_json import report_json
+from app.core.runner import Run
+from app.core.summary import render
+from app.core.tls_contexts import load_trust_file
+
+EXIT_READY, EXIT_PROBLEMS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_TIMEOUT = 300.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one sentence and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sentence = message[0].upper() + message[1:]
+        self.exit(EXIT_INPUT, f"{self.prog}: {sentence.rstrip('.')}. See '{self.prog} --help'.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options."""
+    parser = _Parser(prog="tls-readiness", description="Checks that this computer can reach the California ISO's "
+                     "market systems over TLS 1.2, and says in plain words what to do when it cannot.")
+    parser.add_argument("--version", action="version", version=f"TLS Readiness Checker {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="check environments, applications or addresses",
+                           description="Check the ISO's addresses from this computer.")
+    check.add_argument("--env", metavar="ID", help="environment: production, map-stage or practice")
+    check.add_argument("--app", metavar="ID", action="append", default=[],
+                       help="application (repeatable): ads, cmri, oms, mpp, oasis, crr, developer")
+    check.add_argument("--url", metavar="URL", action="append", default=[], help="an https address (repeatable)")
+    check.add_argument("--all-addresses", action="store_true",
+                       help="also check the addresses kept for reference (older or unconfirmed sources)")
+    check.add_argument("--catalog", metavar="PATH", help="a catalog file from your IT department")
+    check.add_argument("--ca-file", metavar="PEM", action="append", default=[],
+                       help="extra trusted certificates, such as a company root (repeatable)")
+    check.add_argument("--client-cert", metavar="PATH", help="your ISO certificate (.p12, .pfx or .pem)")
+    check.add_argument("--client-cert-password-env", metavar="VAR",
+                       help="name of an environment variable holding the certificate's password")
+    check.add_argument("--timeout", metavar="SECONDS", type=_timeout, help="time limit per step (default 10)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON (docs/report-format.md)")
+    check.add_argument("-v", "--verbose", action="store_true", help="show every check and its technical details")
+
+    lab = sub.add_parser("lab", help="run the practice servers on this computer until Ctrl+C",
+                         description="Run the practice lab's servers on 127.0.0.1 until Ctrl+C.")
+    lab.add_argument("--port-base", metavar="PORT", type=_port_base,
+                     help="use fixed ports from PORT upwards (default: any free ports)")
+    lab.add_argument("--export", metavar="DIR",
+                     help="write the lab's authority (practice-ca.pem) and a practice client certificate "
+                          "(practice-client.p12, password 'practice') into DIR")
+
+    catalog = sub.add_parser("catalog", help="list the environments, applications and addresses known",
+                             description="List what the catalog holds.")
+    catalog.add_argument("--env", metavar="ID", help="only this environment")
+    catalog.add_argument("--catalog", metavar="PATH", help="a catalog file from your IT department")
+    return parser
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the timeout '{text}' is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0 or value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"the timeout must be more than 0 and at most {MAX_TIMEOUT:.0f} seconds")
+    return value
+
+
+def _port_base(text: str) -> int:
+    if not text.isdigit() or not 1024 <= int(text) <= 65000:
+        raise argparse.ArgumentTypeError("the port base must be a number from 1024 to 65000")
+    return int(text)
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the command line and return the exit status."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    for stream in (out, err):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args, out, err)
+        if args.command == "lab":
+            return _lab(args, out)
+        if args.command == "catalog":
+            return _catalog(args, out)
+    except InputError as exc:
+        err.write(f"tls-readiness: {exc}\n")
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        err.write("tls-readiness: interrupted.\n")
+        return EXIT_INTERRUPTED
+    parser.print_help(out)
+    return EXIT_INPUT
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if not args.env and not args.url:
+        raise InputError("Choose what to check: --env production, --env map-stage, --env practice, or --url ADDRESS.")
+    if args.app and not args.env:
+        raise InputError("--app needs --env to say in which environment (for example --env production --app ads).")
+    catalog = load_catalog(args.catalog)
+    settings = CheckSettings(
+        timeout=args.timeout,
+        extra_trust=tuple(load_trust_file(p) for p in args.ca_file),
+        client_cert=_client_cert(args, err),
+    )
+    urls = [parse_address(u) for u in args.url]
+    lab = None
+    env = catalog.environment(args.env) if args.env else None
+    try:
+        targets: list[Target] = []
+        if env is not None:
+            endpoints = catalog.select(env.id, args.app, args.all_addresses)
+            if env.practice and any(e.lab for e in endpoints):
+                from app.lab import start_lab
+
+                lab = start_lab()
+                targets = targets_for(endpoints, lab.urls(), lab.anchors)
+            else:
+                targets = targets_for(endpoints)
+        targets += [Target(a.url, a.url, a) for a in urls]
+        if env is not None and env.note and not args.json:
+            err.write(f"Note: {env.note}\n")
+        run = Run(targets, settings, environment=env.id if env else "")
+        run.start()
+        try:
+            while (report := run.wait(0.2)) is None:
+                pass
+        except KeyboardInterrupt:
+            run.cancel()
+            report = run.wait(5)
+            if report is None:
+                raise
+    finally:
+        if lab is not None:
+            lab.stop()
+    if args.json:
+        out.write(report_json(report, catalog.version) + "\n")
+    else:
+        names = {a.id: a.name for a in catalog.applications.values()}
+        out.write(render(report, env.name if env else "", names, args.verbose))
+    if report.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_READY if report.verdict is Verdict.READY else EXIT_PROBLEMS
+
+
+def _client_cert(args: argparse.Namespace, err: TextIO) -> object:
+    if not args.client_cert:
+        if args.client_cert_password_env:
+            raise InputError("--client-cert-password-env needs --client-cert (the certificate file).")
+        return None
+    password: str | None = None
+    if args.client_cert_password_env:
+        var = args.client_cert_password_env
+        if var not in os.environ:
+            raise InputError(f"The environment variable {var} (for the certificate's password) is not set.")
+        password = os.environ[var]
+    elif sys.stdin is not None and sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {Path(args.client_cert).name} (press Enter if it has none): ")
+    return load_client_certificate(args.client_cert, password)
+
+
+def _lab(args: argparse.Namespace, out: TextIO) -> int:
+    from app.lab import start_lab
+    from app.lab.scenarios import SCENARIOS
+
+    lab = start_lab(args.port_base)
+    try:
+        out.write("Practice lab running on this computer. Press Ctrl+C to stop.\n\n")
+        for s in SCENARIOS:
+            out.write(f"  {s.name:<18} {lab.url(s.name)}\n")
+        if args.export:
+            folder = Path(args.export)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "practice-ca.pem").write_text(lab.pki.ca.pem, encoding="ascii")
+            (folder / "practice-client.p12").write_bytes(lab.pki.client_p12("practice"))
+            out.write(f"\nWrote {folder / 'practice-ca.pem'} (use with --ca-file) and "
+                      f"{folder / 'practice-client.p12'} (password: practice).\n")
+        out.write("\nExample: tls-readiness check --url "
+                  f"{lab.url('ready')} --ca-file {Path(args.export or '.') / 'practice-ca.pem'}\n")
+        out.flush()
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return EXIT_READY
+    finally:
+        lab.stop()
+
+
+def _catalog(args: argparse.Namespace, out: TextIO) -> int:
+    catalog: Catalog = load_catalog(args.catalog)
+    out.write(f"Catalog version {catalog.version} ({', '.join(catalog.files)})\n")
+    out.write(f"Your own catalog, if any, goes in: {user_catalog_path()}\n")
+    envs = [catalog.environment(args.env)] if args.env else list(catalog.environments.values())
+    for env in envs:
+        out.write(f"\n{env.name} (--env {env.id})\n")
+        for app in catalog.applications_in(env.id):
+            out.write(f"  {app.name} (--app {app.id})\n")
+            for e in catalog.endpoints:
+                if e.environment == env.id and e.application == app.id:
+                    where = e.url or f"practice scenario '{e.lab}'"
+                    extra = "" if e.checked_by_default else "  [only with --all-addresses]"
+                    out.write(f"    {e.name}: {where}{extra}\n      source: {e.source} ({e.confidence})\n")
+    return EXIT_READY
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,403 @@
+"""The endpoint catalog: environments, applications and the ISO's addresses, from ``resources/catalog.toml``
+plus an optional catalog supplied by the company's IT department.
+
+Format: ``docs/catalog.md``. Every entry is validated on load; an error names the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core.addresses import Address, parse_address
+from app.core.errors import AddressError, CatalogError, SelectionError
+from app.core.model import ClientCertExpectation, Target
+from app.core.resources import resource_path
+from app.core.tls_contexts import TrustAnchors
+
+BUILT_IN = "catalog.toml"
+USER_CATALOG_NAME = "catalog.toml"
+_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """An environment of the ISO's systems (Production, MAP-Stage) or the practice lab.
+
+    Attributes:
+        id: the identifier used on the command line (``production``).
+        name: what people call it.
+        description: one sentence about it.
+        note: something to know before checking (maintenance windows), or empty.
+        practice: True for the practice lab on this computer.
+    """
+
+    id: str
+    name: str
+    description: str = ""
+    note: str = ""
+    practice: bool = False
+
+
+@dataclass(frozen=True)
+class Application:
+    """One of the ISO's applications (ADS, CMRI...).
+
+    Attributes:
+        id: the identifier used on the command line (``ads``).
+        name: what people call it.
+        description: one sentence about it.
+    """
+
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One address of one application in one environment.
+
+    Attributes:
+        id: a unique identifier.
+        environment: the environment's id.
+        application: the application's id.
+        name: what people call it.
+        url: the https address (absent for practice entries, which name a lab scenario).
+        lab: the practice lab scenario it points at, or empty.
+        client_certificate: whether the ISO expects a client certificate there.
+        source: where the address comes from.
+        confidence: ``stated`` (the source says so) or ``inferred``.
+        checked_by_default: False for candidates kept for reference (checked with ``--all-addresses``).
+        timeout: this endpoint's own time limit per step, or None.
+        note: anything else worth knowing.
+    """
+
+    id: str
+    environment: str
+    application: str
+    name: str
+    url: str
+    lab: str
+    client_certificate: ClientCertExpectation
+    source: str
+    confidence: str
+    checked_by_default: bool = True
+    timeout: float | None = None
+    note: str = ""
+
+    @property
+    def address(self) -> Address:
+        """The parsed address (practice entries have none until the lab runs)."""
+        return parse_address(self.url)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the program can check.
+
+    Attributes:
+        version: the catalog's version (shown in Help and reports).
+        files: the files it was read from, built-in first.
+        environments: by id, in file order.
+        applications: by id, in file order.
+        endpoints: in file order.
+    """
+
+    version: str
+    files: tuple[str, ...]
+    environments: Mapping[str, Environment]
+    applications: Mapping[str, Application]
+    endpoints: tuple[Endpoint, ...]
+
+    def environment(self, env_id: str) -> Environment:
+        """The environment ``env_id``; raises :class:`SelectionError` in plain words."""
+        try:
+            return self.environments[env_id.lower()]
+        except KeyError:
+            known = ", ".join(self.environments)
+            raise SelectionError(f"There is no environment '{env_id}'. Choose one of: {known}.") from None
+
+    def applications_in(self, env_id: str) -> list[Application]:
+        """The applications with at least one endpoint in an environment, in catalog order."""
+        ids = {e.application for e in self.endpoints if e.environment == env_id}
+        return [a for a in self.applications.values() if a.id in ids]
+
+    def select(self, env_id: str, app_ids: Iterable[str] = (), all_addresses: bool = False) -> list[Endpoint]:
+        """The endpoints to check for an environment and (optionally) some applications."""
+        env = self.environment(env_id)
+        wanted = [a.lower() for a in app_ids]
+        for app in wanted:
+            if app not in self.applications:
+                known = ", ".join(self.applications)
+                raise SelectionError(f"There is no application '{app}'. Choose one of: {known}.")
+            if not any(e.application == app and e.environment == env.id for e in self.endpoints):
+                here = ", ".join(a.id for a in self.applications_in(env.id))
+                raise SelectionError(
+                    f"The {env.name} environment has no address for {self.applications[app].name}. "
+                    f"It has: {here}."
+                )
+        return [
+            e
+            for e in self.endpoints
+            if e.environment == env.id
+            and (not wanted or e.application in wanted)
+            and (all_addresses or e.checked_by_default or bool(wanted) and _only_choice(self, e))
+        ]
+
+
+def _only_choice(catalog: Catalog, endpoint: Endpoint) -> bool:
+    """An application whose every address is a reference candidate is still checked when asked for by name."""
+    return not any(
+        e.checked_by_default
+        for e in catalog.endpoints
+        if e.environment == endpoint.environment and e.application == endpoint.application
+    )
+
+
+def user_catalog_path() -> Path:
+    """Where an IT department may put a catalog for one user (read automatically when present).
+
+    Windows: ``%APPDATA%\\TLS Readiness Checker\\catalog.toml``; macOS:
+    ``~/Library/Application Support/TLS Readiness Checker/catalog.toml``; elsewhere:
+    ``$XDG_CONFIG_HOME/tls-readiness-checker/catalog.toml`` (``~/.config`` by default).
+    """
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+        return base / "TLS Readiness Checker" / USER_CATALOG_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "TLS Readiness Checker" / USER_CATALOG_NAME
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "tls-readiness-checker" / USER_CATALOG_NAME
+
+
+def load_catalog(extra: str | Path | None = None, use_user_catalog: bool = True) -> Catalog:
+    """The built-in catalog, merged with ``extra`` (``--catalog``) or else the per-user catalog when present."""
+    catalog = load_builtin()
+    if extra is not None:
+        return merge(catalog, parse_catalog_file(Path(extra), built_in=False))
+    user = user_catalog_path()
+    if use_user_catalog and user.is_file():
+        return merge(catalog, parse_catalog_file(user, built_in=False))
+    return catalog
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    path: str
+    version: str
+    mode: str
+    environments: dict[str, Environment]
+    applications: dict[str, Application]
+    endpoints: list[Endpoint]
+
+
+def parse_catalog_file(path: Path, built_in: bool = True) -> _Parsed:
+    """Read and validate one catalog file (references to other files' entries are checked by :func:`merge`)."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CatalogError(name, "the file does not exist") from None
+    except OSError as exc:
+        raise CatalogError(name, f"the file cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CatalogError(name, "the file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(name, f"this is not valid TOML ({exc})") from None
+    return _Reader(name, data).read(built_in)
+
+
+class _Reader:
+    def __init__(self, path: str, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    def fail(self, message: str, entry: str = "", field: str = "") -> CatalogError:
+        return CatalogError(self.path, message, entry, field)
+
+    def text(self, table: Mapping[str, Any], key: str, entry: str, required: bool = True) -> str:
+        value = table.get(key)
+        if value is None:
+            if required:
+                raise self.fail("this field is missing", entry, key)
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise self.fail("this field must be non-empty text", entry, key)
+        return value.strip()
+
+    def ident(self, value: object, entry: str, field: str) -> str:
+        if not isinstance(value, str) or not value or not set(value) <= _ID_CHARS:
+            raise self.fail("an identifier is lower-case letters, digits, '-', '_' or '.'", entry, field)
+        return value
+
+    def table(self, key: str) -> dict[str, Any]:
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail("this must be a table", key)
+        return value
+
+    def read(self, built_in: bool) -> _Parsed:
+        allowed = {"catalog", "environments", "applications", "endpoints"}
+        for key in self.data:
+            if key not in allowed:
+                raise self.fail(f"unknown section (allowed: {', '.join(sorted(allowed))})", key)
+        head = self.table("catalog")
+        version = self.text(head, "version", "catalog", required=built_in)
+        mode = self.text(head, "mode", "catalog", required=False) or "add"
+        if mode not in ("add", "replace"):
+            raise self.fail("must be 'add' or 'replace'", "catalog", "mode")
+        environments = {}
+        for env_id, body in self.table("environments").items():
+            entry = f"environments.{env_id}"
+            self.ident(env_id, entry, "id")
+            if not isinstance(body, dict):
+                raise self.fail("this must be a table", entry)
+            practice = body.get("practice", False)
+            if not isinstance(practice, bool):
+                raise self.fail("must be true or false", entry, "practice")
+            environments[env_id] = Environment(
+                env_id, self.text(body, "name", entry), self.text(body, "description", entry, False),
+                self.text(body, "note", entry, False), practice,
+            )
+        applications = {}
+        for app_id, body in self.table("applications").items():
+            entry = f"applications.{app_id}"
+            self.ident(app_id, entry, "id")
+            if not isinstance(body, dict):
+                raise self.fail("this must be a table", entry)
+            applications[app_id] = Application(
+                app_id, self.text(body, "name", entry), self.text(body, "description", entry, False)
+            )
+        raw_endpoints = self.data.get("endpoints", [])
+        if not isinstance(raw_endpoints, list):
+            raise self.fail("this must be an array of tables ([[endpoints]])", "endpoints")
+        endpoints = [self.endpoint(i, body) for i, body in enumerate(raw_endpoints)]
+        seen: set[str] = set()
+        for i, e in enumerate(endpoints):
+            if e.id in seen:
+                raise self.fail(f"the id '{e.id}' is used twice", f"endpoints[{i}]", "id")
+            seen.add(e.id)
+        return _Parsed(self.path, version, mode, environments, applications, endpoints)
+
+    def endpoint(self, index: int, body: object) -> Endpoint:
+        from app.lab.scenarios import SCENARIO_NAMES  # the names only; no server code
+
+        entry = f"endpoints[{index}]"
+        if not isinstance(body, dict):
+            raise self.fail("this must be a table", entry)
+        known = {"id", "environment", "application", "name", "url", "lab", "client_certificate", "source",
+                 "confidence", "checked_by_default", "timeout", "note"}
+        for key in body:
+            if key not in known:
+                raise self.fail(f"unknown field (allowed: {', '.join(sorted(known))})", entry, key)
+        ep_id = self.ident(body.get("id"), entry, "id")
+        entry = f"endpoints[{index}] ({ep_id})"
+        url = self.text(body, "url", entry, required=False)
+        lab = self.text(body, "lab", entry, required=False)
+        if bool(url) == bool(lab):
+            raise self.fail("give exactly one of 'url' or 'lab'", entry, "url")
+        if url:
+            try:
+                url = parse_address(url).url
+            except AddressError as exc:
+                raise self.fail(str(exc), entry, "url") from None
+        if lab and lab not in SCENARIO_NAMES:
+            raise self.fail(f"unknown practice scenario (known: {', '.join(sorted(SCENARIO_NAMES))})", entry, "lab")
+        expectation = body.get("client_certificate", "unknown")
+        try:
+            expectation = ClientCertExpectation(expectation)
+        except ValueError:
+            choices = ", ".join(e.value for e in ClientCertExpectation)
+            raise self.fail(f"must be one of: {choices}", entry, "client_certificate") from None
+        confidence = body.get("confidence", "stated")
+        if confidence not in ("stated", "inferred"):
+            raise self.fail("must be 'stated' or 'inferred'", entry, "confidence")
+        default = body.get("checked_by_default", True)
+        if not isinstance(default, bool):
+            raise self.fail("must be true or false", entry, "checked_by_default")
+        timeout = body.get("timeout")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300):
+            raise self.fail("must be a number of seconds from 0 to 300", entry, "timeout")
+        return Endpoint(
+            id=ep_id,
+            environment=self.ident(body.get("environment"), entry, "environment"),
+            application=self.ident(body.get("application"), entry, "application"),
+            name=self.text(body, "name", entry),
+            url=url,
+            lab=lab,
+            client_certificate=expectation,
+            source=self.text(body, "source", entry),
+            confidence=confidence,
+            checked_by_default=default,
+            timeout=float(timeout) if timeout is not None else None,
+            note=self.text(body, "note", entry, required=False),
+        )
+
+
+def merge(base: Catalog, extra: _Parsed) -> Catalog:
+    """Combine the built-in catalog with an IT department's: ``add`` overrides entries with the same id and
+    adds the rest; ``replace`` uses the other catalog alone. References are checked on the result."""
+    envs, apps, eps, files, version = (dict(base.environments), dict(base.applications), list(base.endpoints),
+                                       base.files, base.version)
+    if extra.mode == "replace":
+        envs, apps, eps, files = {}, {}, [], ()
+    envs = {**envs, **extra.environments}
+    apps = {**apps, **extra.applications}
+    by_id = {e.id: e for e in eps}
+    for e in extra.endpoints:
+        by_id[e.id] = e
+    version = f"{version}+{extra.version}" if extra.version and extra.mode == "add" else (extra.version or version)
+    return _checked(Catalog(version or "custom", (*files, extra.path), envs, apps, tuple(by_id.values())), extra.path)
+
+
+def build(parsed: _Parsed) -> Catalog:
+    """A catalog from one file, references checked."""
+    return _checked(
+        Catalog(parsed.version, (parsed.path,), parsed.environments, parsed.applications, tuple(parsed.endpoints)),
+        parsed.path,
+    )
+
+
+def _checked(catalog: Catalog, path: str) -> Catalog:
+    if not catalog.environments:
+        raise CatalogError(path, "the catalog has no environment")
+    for i, e in enumerate(catalog.endpoints):
+        entry = f"endpoints[{i}] ({e.id})"
+        if e.environment not in catalog.environments:
+            raise CatalogError(path, f"no environment '{e.environment}' is defined", entry, "environment")
+        if e.application not in catalog.applications:
+            raise CatalogError(path, f"no application '{e.application}' is defined", entry, "application")
+        if e.lab and not catalog.environments[e.environment].practice:
+            raise CatalogError(path, "'lab' entries belong to a practice environment", entry, "lab")
+    return catalog
+
+
+def targets_for(endpoints: Iterable[Endpoint], lab_urls: Mapping[str, str] | None = None,
+                lab_anchors: TrustAnchors | None = None) -> list[Target]:
+    """Turn catalog entries into targets; practice entries take their address from the running lab."""
+    targets = []
+    for e in endpoints:
+        if e.lab:
+            if lab_urls is None:
+                raise SelectionError("The practice lab is not running.")
+            address, anchors = parse_address(lab_urls[e.lab]), lab_anchors
+        else:
+            address, anchors = e.address, None
+        targets.append(Target(e.id, e.name, address, e.environment, e.application, e.client_certificate,
+                              e.source, e.timeout, anchors))
+    return targets
+
+
+def load_builtin() -> Catalog:
+    """The built-in catalog alone."""
+    return build(parse_catalog_file(resource_path(BUILT_IN)))
+
+

@@ -1,0 +1,80 @@
+"""The report as plain text: for the terminal, an email or a ticket. Problems first, in plain words."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+
+from app import __version__
+from app.core.findings import STATUS_RANK, Finding, Status, Verdict
+from app.core.model import RunReport, TargetReport
+from app.core.words import explain
+
+WIDTH = 100
+_MARK = {Verdict.READY: "[ READY  ]", Verdict.ACTION_NEEDED: "[ ACTION ]", Verdict.COULD_NOT_CHECK: "[   ?    ]"}
+_STATUS = {Status.FAIL: "PROBLEM", Status.ERROR: "NOT CHECKED", Status.WARNING: "WARNING", Status.INFO: "NOTE",
+           Status.SKIPPED: "SKIPPED", Status.PASS: "OK"}
+
+
+def headline(report: RunReport) -> str:
+    """One sentence: the answer of the run."""
+    total = len(report.targets)
+    bad = sum(1 for t in report.targets if t.verdict is Verdict.ACTION_NEEDED)
+    unknown = sum(1 for t in report.targets if t.verdict is Verdict.COULD_NOT_CHECK)
+    if report.cancelled:
+        return "The check was cancelled before it finished."
+    if report.verdict is Verdict.READY:
+        noun = "address" if total == 1 else f"{total} addresses"
+        return f"This computer is ready for TLS 1.2 ({noun} checked, all ready)."
+    if report.verdict is Verdict.ACTION_NEEDED:
+        if bad == 0:
+            return "Your client certificate needs attention."
+        return f"{bad} of {total} addresses need attention."
+    return f"{unknown} of {total} addresses could not be checked."
+
+
+def render(report: RunReport, environment_name: str = "", application_names: Mapping[str, str] | None = None,
+           verbose: bool = False) -> str:
+    """The whole report as text. ``verbose`` adds the technical details of every finding."""
+    names = application_names or {}
+    out = [f"TLS Readiness Checker {__version__}" + (f" - {environment_name}" if environment_name else ""),
+           f"Checked {report.started:%Y-%m-%d %H:%M} UTC in {report.elapsed_ms / 1000:.1f} s", "",
+           f"RESULT: {headline(report)}", ""]
+    if report.findings:
+        out.append("Your client certificate")
+        for f in report.findings:
+            out.extend(_finding_lines(f, verbose))
+        out.append("")
+    groups: dict[str, list[TargetReport]] = {}
+    for t in report.targets:
+        groups.setdefault(t.target.application, []).append(t)
+    for app, targets in groups.items():
+        if app:
+            out.append(names.get(app, app))
+        for t in targets:
+            out.append(f"  {_MARK[t.verdict]} {t.target.name}")
+            out.append(f"             {t.target.address.url}")
+            shown = t.findings if verbose else tuple(
+                f for f in t.findings if STATUS_RANK[f.status] >= STATUS_RANK[Status.WARNING]
+            )
+            for f in sorted(shown, key=lambda f: -STATUS_RANK[f.status]) if not verbose else shown:
+                out.extend(_finding_lines(f, verbose, indent=13))
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _finding_lines(finding: Finding, verbose: bool, indent: int = 2) -> list[str]:
+    words = explain(finding)
+    pad = " " * indent
+    lines = [f"{pad}{_STATUS[finding.status]}: {words.title} [{finding.code.value}]"]
+    if finding.status in (Status.FAIL, Status.ERROR, Status.WARNING) or verbose:
+        lines += _wrap("What happened: " + words.explanation, pad + "  ")
+        lines += _wrap("What to do: " + words.action, pad + "  ")
+    if verbose and finding.details:
+        for detail in finding.details.splitlines():
+            lines += _wrap("Details: " + detail, pad + "  ")
+    return lines
+
+
+def _wrap(text: str, pad: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ") or [pad]
