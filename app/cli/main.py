@@ -32,12 +32,16 @@ EXIT_READY, EXIT_PROBLEMS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_TIMEOUT = 300.0
 
 
+class UsageError(InputError):
+    """A mistake in the command line's words (unknown option, bad value)."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one sentence and exit status 2."""
+    """argparse, but a usage mistake becomes one sentence (and exit status 2) written by :func:`main`."""
 
     def error(self, message: str) -> NoReturn:
         sentence = message[0].upper() + message[1:]
-        self.exit(EXIT_INPUT, f"{self.prog}: {sentence.rstrip('.')}. See '{self.prog} --help'.\n")
+        raise UsageError(f"{sentence.rstrip('.')}. See '{self.prog} --help'.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,8 +108,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         if args.command == "check":
             return _check(args, out, err)
         if args.command == "lab":
@@ -123,10 +127,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if not args.env and not args.url:
-        raise InputError("Choose what to check: --env production, --env map-stage, --env practice, or --url ADDRESS.")
     if args.app and not args.env:
         raise InputError("--app needs --env to say in which environment (for example --env production --app ads).")
+    if not args.env and not args.url:
+        raise InputError("Choose what to check: --env production, --env map-stage, --env practice, or --url ADDRESS.")
     catalog = load_catalog(args.catalog)
     settings = CheckSettings(
         timeout=args.timeout,

@@ -52,7 +52,11 @@ def parse_address(text: str) -> Address:
         raise AddressError(f"The address {raw!r} contains spaces or control characters.")
     if "://" not in raw:
         raw = "https://" + raw
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        parts.hostname  # noqa: B018 - raises for a malformed bracketed address
+    except ValueError:
+        raise AddressError(f"The address {_safe(text)!r} is not a valid web address.") from None
     scheme = parts.scheme.lower()
     if scheme != "https":
         raise AddressError(

@@ -10,7 +10,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,8 @@ class Endpoint:
         checked_by_default: False for candidates kept for reference (checked with ``--all-addresses``).
         timeout: this endpoint's own time limit per step, or None.
         note: anything else worth knowing.
+        defined_in: the catalog file it comes from (for error messages).
+        entry: its place in that file, such as ``endpoints[3] (prod-mpp)``.
     """
 
     id: str
@@ -90,6 +92,8 @@ class Endpoint:
     checked_by_default: bool = True
     timeout: float | None = None
     note: str = ""
+    defined_in: str = field(default="", compare=False)
+    entry: str = field(default="", compare=False)
 
     @property
     def address(self) -> Address:
@@ -295,11 +299,11 @@ class _Reader:
             raise self.fail("this must be a table", entry)
         known = {"id", "environment", "application", "name", "url", "lab", "client_certificate", "source",
                  "confidence", "checked_by_default", "timeout", "note"}
+        ep_id = self.ident(body.get("id"), entry, "id")
+        entry = f"endpoints[{index}] ({ep_id})"
         for key in body:
             if key not in known:
                 raise self.fail(f"unknown field (allowed: {', '.join(sorted(known))})", entry, key)
-        ep_id = self.ident(body.get("id"), entry, "id")
-        entry = f"endpoints[{index}] ({ep_id})"
         url = self.text(body, "url", entry, required=False)
         lab = self.text(body, "lab", entry, required=False)
         if bool(url) == bool(lab):
@@ -339,6 +343,8 @@ class _Reader:
             checked_by_default=default,
             timeout=float(timeout) if timeout is not None else None,
             note=self.text(body, "note", entry, required=False),
+            defined_in=self.path,
+            entry=entry,
         )
 
 
@@ -369,14 +375,14 @@ def build(parsed: _Parsed) -> Catalog:
 def _checked(catalog: Catalog, path: str) -> Catalog:
     if not catalog.environments:
         raise CatalogError(path, "the catalog has no environment")
-    for i, e in enumerate(catalog.endpoints):
-        entry = f"endpoints[{i}] ({e.id})"
+    for e in catalog.endpoints:
+        where = e.defined_in or path
         if e.environment not in catalog.environments:
-            raise CatalogError(path, f"no environment '{e.environment}' is defined", entry, "environment")
+            raise CatalogError(where, f"no environment '{e.environment}' is defined", e.entry, "environment")
         if e.application not in catalog.applications:
-            raise CatalogError(path, f"no application '{e.application}' is defined", entry, "application")
+            raise CatalogError(where, f"no application '{e.application}' is defined", e.entry, "application")
         if e.lab and not catalog.environments[e.environment].practice:
-            raise CatalogError(path, "'lab' entries belong to a practice environment", entry, "lab")
+            raise CatalogError(where, "'lab' entries belong to a practice environment", e.entry, "lab")
     return catalog
 
 

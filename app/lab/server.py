@@ -201,23 +201,21 @@ class PracticeLab:
                 conn.close()
                 return
             assert listener.context is not None
-            tls = listener.context.wrap_socket(conn, server_side=True)
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 16384:
-                data = tls.recv(4096)
-                if not data:
-                    break
-                head += data
-            status = listener.scenario.http_status
-            reason = {200: "OK", 403: "Forbidden", 404: "Not Found"}.get(status, "OK")
-            tls.sendall(_http(status, reason, f"Practice lab: {listener.scenario.name}\n"))
-            tls.close()
+            with listener.context.wrap_socket(conn, server_side=True) as tls:
+                head = b""
+                while b"\r\n\r\n" not in head and len(head) < 16384:
+                    data = tls.recv(4096)
+                    if not data:
+                        break
+                    head += data
+                status = listener.scenario.http_status
+                reason = {200: "OK", 403: "Forbidden", 404: "Not Found"}.get(status, "OK")
+                tls.sendall(_http(status, reason, f"Practice lab: {listener.scenario.name}\n"))
         except (OSError, ValueError):
-            # Clients that refuse our certificate, probes that hang up: all expected in a lab.
-            try:
+            pass  # clients that refuse our certificate, probes that hang up: all expected in a lab
+        finally:
+            if behaviour is not Behaviour.SILENT:
                 conn.close()
-            except OSError:
-                pass
 
 
 def _http(status: int, reason: str, body: str) -> bytes:

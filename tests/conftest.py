@@ -1,0 +1,81 @@
+"""Shared fixtures: the practice lab, trustme authorities, and small real TLS servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+import trustme
+
+from app.core.model import CheckSettings, RunReport, Target
+from app.core.runner import run_checks
+from app.lab import PracticeLab, start_lab
+from tests.servers import TestServer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-internet", action="store_true", help="also run tests that reach the ISO's real servers")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-internet"):
+        return
+    skip = pytest.mark.skip(reason="needs the internet: run with --run-internet")
+    for item in items:
+        if "internet" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[PracticeLab]:
+    """The practice lab, started once for the whole session."""
+    instance = start_lab()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+def practice_report(lab: PracticeLab) -> RunReport:
+    """One full run over every practice endpoint of the built-in catalog (shared by many tests)."""
+    from app.core.catalog import load_catalog, targets_for
+
+    catalog = load_catalog(use_user_catalog=False)
+    targets = targets_for(catalog.select("practice"), lab.urls(), lab.anchors)
+    return run_checks(targets, CheckSettings(), environment="practice")
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def server_factory() -> Iterator[type[TestServer]]:
+    """Make TestServers that are all stopped at the end of the test."""
+    made: list[TestServer] = []
+
+    class Factory(TestServer):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(self)
+
+    yield Factory
+    for server in made:
+        server.stop()
+
+
+def target(url: str, **kwargs: object) -> Target:
+    """A target for an address (test helper)."""
+    from app.core.addresses import parse_address
+
+    return Target(url, url, parse_address(url), **kwargs)  # type: ignore[arg-type]
+
+
+def days(n: int) -> dt.datetime:
+    """Now plus ``n`` days, in UTC."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=n)

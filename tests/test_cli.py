@@ -1,0 +1,154 @@
+"""The command line, in-process and as a real program."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from app.cli.main import main
+from app.core.resources import resource_path
+
+SCHEMA = json.loads(resource_path("report.schema.json").read_text())
+
+
+def run(*argv, env=None):
+    out, err = io.StringIO(), io.StringIO()
+    if env:
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+    try:
+        code = main(list(argv), out, err)
+    except SystemExit as exc:  # argparse's own exits (--help, usage errors)
+        code = exc.code
+    finally:
+        if env:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_practice_run_prints_a_readable_summary():
+    code, out, err = run("check", "--env", "practice")
+    assert code == 1
+    assert "RESULT:" in out and "need attention" in out
+    assert "What happened:" in out and "What to do:" in out
+    assert "[TLS12_REFUSED]" in out and "[ READY  ] A healthy server" in out
+    assert "Traceback" not in out + err
+
+
+def test_practice_json_validates_against_the_schema():
+    code, out, _ = run("check", "--env", "practice", "--json")
+    assert code == 1
+    data = json.loads(out)
+    jsonschema.validate(data, SCHEMA)
+    assert data["verdict"] == "action_needed" and data["environment"] == "practice"
+    assert data["summary"]["targets"] == len(data["targets"]) == 23
+    ready = next(t for t in data["targets"] if t["id"] == "practice-ready")
+    assert ready["verdict"] == "ready" and ready["certificates"][0]["pem"].startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_only_ready_endpoints_exit_zero(lab):
+    code, out, _ = run("check", "--url", lab.url("ready"), "--env", "practice", "--app", "lab-protocol")
+    assert code == 1  # lab-protocol holds broken servers too
+    code, out, _ = run("check", "--env", "practice", "--app", "lab-protocol", "--json")
+    code, out, _ = run("check", "--url", "https://practice-missing.invalid/")
+    assert code == 1 and "DNS_NOT_FOUND" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["check"], "Choose what to check"),
+        (["check", "--env", "nowhere"], "There is no environment 'nowhere'"),
+        (["check", "--env", "production", "--app", "nothing"], "There is no application 'nothing'"),
+        (["check", "--app", "ads"], "--app needs --env"),
+        (["check", "--url", "http://ads.caiso.com/"], "only https:// addresses"),
+        (["check", "--url", "https://ads.caiso.com:77777/"], "from 1 to 65535"),
+        (["check", "--url", "not a url"], "spaces"),
+        (["check", "--env", "practice", "--timeout", "-3"], "more than 0"),
+        (["check", "--env", "practice", "--timeout", "soon"], "not a number"),
+        (["check", "--env", "practice", "--catalog", "/nonexistent/catalog.toml"], "does not exist"),
+        (["check", "--env", "practice", "--ca-file", "/nonexistent/ca.pem"], "does not exist"),
+        (["check", "--env", "practice", "--client-cert-password-env", "X"], "needs --client-cert"),
+        (["check", "--frobnicate"], "Unrecognized arguments"),
+        (["lab", "--port-base", "80"], "port base"),
+    ],
+)
+def test_bad_input_gets_one_sentence_and_exit_2(argv, fragment):
+    code, out, err = run(*argv)
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_corrupt_files_get_one_sentence(tmp_path):
+    bad_ca = tmp_path / "ca.pem"
+    bad_ca.write_text("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n")
+    code, _, err = run("check", "--url", "https://x.invalid/", "--ca-file", str(bad_ca))
+    assert code == 2 and "damaged" in err
+    not_pem = tmp_path / "ca.txt"
+    not_pem.write_text("hello")
+    code, _, err = run("check", "--url", "https://x.invalid/", "--ca-file", str(not_pem))
+    assert code == 2 and "holds no PEM certificate" in err
+    bad_catalog = tmp_path / "c.toml"
+    bad_catalog.write_text("[[endpoints]]\nid='x'\n")
+    code, _, err = run("check", "--env", "practice", "--catalog", str(bad_catalog))
+    assert code == 2 and "endpoints[0] (x)" in err
+
+
+def test_client_certificate_problems_are_findings_not_crashes(tmp_path, lab):
+    missing = tmp_path / "nothing.p12"
+    code, out, err = run("check", "--url", lab.url("ready"), "--client-cert", str(missing), "--json")
+    data = json.loads(out)
+    assert data["findings"][0]["code"] == "CLIENT_CERT_UNREADABLE" and code == 1
+
+
+def test_passwords_never_appear_in_any_output(tmp_path, lab):
+    secret = "S3cret-Pass-For-Test"
+    path = tmp_path / "practice.p12"
+    path.write_bytes(lab.pki.client_p12(secret))
+    for extra in ([], ["--json"], ["--verbose"]):
+        code, out, err = run("check", "--url", lab.url("client-cert-tls12"), "--ca-file", str(_lab_ca(lab, tmp_path)),
+                             "--client-cert", str(path), "--client-cert-password-env", "TLSRC_TEST_PW", *extra,
+                             env={"TLSRC_TEST_PW": secret})
+        assert code == 0, out + err
+        assert secret not in out + err
+    code, out, err = run("check", "--url", lab.url("ready"), "--client-cert", str(path),
+                         "--client-cert-password-env", "TLSRC_TEST_PW", "--json", env={"TLSRC_TEST_PW": "wrong-" + secret})
+    assert json.loads(out)["findings"][0]["code"] == "CLIENT_CERT_BAD_PASSWORD"
+    assert secret not in out + err
+
+
+def _lab_ca(lab, tmp_path: Path) -> Path:
+    path = tmp_path / "lab-ca.pem"
+    path.write_text(lab.pki.ca.pem)
+    return path
+
+
+def test_missing_password_variable_is_input_error(tmp_path):
+    code, _, err = run("check", "--url", "https://x.invalid/", "--client-cert", str(tmp_path / "a.p12"),
+                       "--client-cert-password-env", "TLSRC_SURELY_UNSET_VAR")
+    assert code == 2 and "TLSRC_SURELY_UNSET_VAR" in err
+
+
+def test_catalog_listing():
+    code, out, _ = run("catalog", "--env", "production")
+    assert code == 0 and "adsws.prod.caiso.com" in out and "only with --all-addresses" in out
+
+
+def test_the_real_program_runs_from_a_fresh_process():
+    result = subprocess.run([sys.executable, "-m", "app", "check", "--env", "practice", "--app", "lab-certificate",
+                             "--json"], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    jsonschema.validate(data, SCHEMA)
+    assert {t["application"] for t in data["targets"]} == {"lab-certificate"}

@@ -1,0 +1,72 @@
+import re
+from pathlib import Path
+
+from app.core.findings import STATUS_OF, Check, Code, Finding, Status, Verdict, overall_verdict, verdict_of
+from app.core.resources import resource_path
+from app.core.words import load_words, placeholders, words_for
+
+# Every value any check puts into a finding's params; the words may use only these.
+KNOWN_PARAMS = {"host", "port", "ms", "addresses", "cipher", "versions", "subject", "issuer", "days", "until",
+                "from", "names", "status", "reason", "with_cert", "cas", "file"}
+REQUIRED_BY_ISSUE = (
+    "DNS_NOT_FOUND TCP_REFUSED TCP_TIMEOUT CONNECTION_RESET NOT_TLS HANDSHAKE_TIMEOUT HANDSHAKE_FAILED TLS12_OK "
+    "TLS13_OK TLS12_REFUSED LEGACY_TLS_ACCEPTED LEGACY_TLS_REFUSED CERT_OK CERT_EXPIRED CERT_NOT_YET_VALID "
+    "CERT_EXPIRING_SOON CERT_NAME_MISMATCH CERT_UNTRUSTED CERT_SELF_SIGNED CERT_WEAK_SIGNATURE CERT_WEAK_KEY "
+    "CLIENT_CERT_REQUIRED CLIENT_CERT_OK CLIENT_CERT_REJECTED CLIENT_CERT_EXPIRED CLIENT_CERT_BAD_PASSWORD "
+    "CLIENT_CERT_UNREADABLE HTTP_FORBIDDEN HTTP_OK"
+).split()
+
+
+def test_every_code_has_words_and_a_status():
+    words = load_words()
+    for code in Code:
+        assert code.value in words, f"{code} has no entry in explanations.toml"
+        assert code in STATUS_OF
+    assert set(words) == {c.value for c in Code}, "explanations.toml has entries for unknown codes"
+
+
+def test_the_issue_codes_exist():
+    assert set(REQUIRED_BY_ISSUE) <= {c.value for c in Code}
+
+
+def test_words_use_only_known_placeholders():
+    for code, entry in load_words().items():
+        for field in ("title", "explanation", "action"):
+            unknown = placeholders(entry[field]) - KNOWN_PARAMS
+            assert not unknown, f"{code}.{field} uses {unknown}"
+
+
+def test_problems_say_whom_to_contact():
+    for code, status in STATUS_OF.items():
+        if status is Status.FAIL:
+            action = words_for(code).action
+            assert re.search(r"IT department|User Access Administrator|the ISO|whoever|date and time|address", action), code
+
+
+def test_every_code_is_produced_somewhere():
+    source = "\n".join(p.read_text() for p in Path("app").rglob("*.py"))
+    for code in Code:
+        assert f"Code.{code.name}" in source.replace(f'{code.name} = "{code.value}"', ""), f"{code} is never used"
+
+
+def test_words_file_is_the_resource():
+    assert resource_path("explanations.toml").is_file()
+
+
+def test_verdicts():
+    ok = Finding(Code.TLS12_OK, Check.TLS12)
+    warn = Finding(Code.CERT_EXPIRING_SOON, Check.CERTIFICATE)
+    fail = Finding(Code.CERT_EXPIRED, Check.CERTIFICATE)
+    error = Finding(Code.INTERNAL_ERROR, Check.TLS12)
+    cancelled = Finding(Code.CHECK_CANCELLED, Check.TLS12)
+    assert verdict_of([ok, warn]) is Verdict.READY
+    assert verdict_of([ok, fail, error]) is Verdict.ACTION_NEEDED
+    assert verdict_of([ok, error]) is Verdict.COULD_NOT_CHECK
+    assert verdict_of([ok, cancelled]) is Verdict.COULD_NOT_CHECK
+    assert overall_verdict([]) is Verdict.COULD_NOT_CHECK
+    assert overall_verdict([Verdict.READY, Verdict.COULD_NOT_CHECK]) is Verdict.COULD_NOT_CHECK
+    assert overall_verdict([Verdict.READY, Verdict.ACTION_NEEDED, Verdict.COULD_NOT_CHECK]) is Verdict.ACTION_NEEDED
+
+
+def test_missing_parameter_shows_a_question_mark_not_an_error():
+    assert "?" in words_for(Code.CERT_EXPIRED, {}).explanation
