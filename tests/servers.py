@@ -90,6 +90,8 @@ def open_client_connections(port: int) -> int:
         if int(remote.split(":")[1], 16) == port and state in ("01", "02"):  # ESTABLISHED, SYN_SENT
             count += 1
     return count
+
+
 def server_context(issued: object, **settings: object) -> ssl.SSLContext:
     """A server context for a trustme LeafCert, with optional ``minimum_version``/``maximum_version``/
     ``ciphers``/``client_ca``."""

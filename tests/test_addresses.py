@@ -9,7 +9,13 @@ from app.core.errors import AddressError
 @pytest.mark.parametrize(
     ("text", "url", "host", "port", "path"),
     [
-        ("https://ads.caiso.com/ADS/APIService", "https://ads.caiso.com/ADS/APIService", "ads.caiso.com", 443, "/ADS/APIService"),
+        (
+            "https://ads.caiso.com/ADS/APIService",
+            "https://ads.caiso.com/ADS/APIService",
+            "ads.caiso.com",
+            443,
+            "/ADS/APIService",
+        ),
         ("  ads.caiso.com  ", "https://ads.caiso.com/", "ads.caiso.com", 443, "/"),
         ("HTTPS://ADSMAP.CAISO.COM:447/x?y=1", "https://adsmap.caiso.com:447/x?y=1", "adsmap.caiso.com", 447, "/x?y=1"),
         ("https://127.0.0.1:8443", "https://127.0.0.1:8443/", "127.0.0.1", 8443, "/"),

@@ -42,7 +42,7 @@ def test_practice_covers_every_lab_scenario():
 
 def test_selection_errors_are_plain():
     catalog = load_builtin()
-    with pytest.raises(SelectionError, match="There is no environment 'prod'. Choose one of: production"):
+    with pytest.raises(SelectionError, match=r"There is no environment 'prod'\. Choose one of: production"):
         catalog.select("prod")
     with pytest.raises(SelectionError, match="There is no application 'adz'"):
         catalog.select("production", ["adz"])
@@ -80,10 +80,13 @@ def test_an_it_catalog_adds_to_the_built_in(tmp_path):
 
 
 def test_an_it_catalog_can_replace_the_built_in(tmp_path):
-    text = GOOD_EXTRA.replace('version = "acme-1"', 'version = "acme-1"\nmode = "replace"') + """
+    text = (
+        GOOD_EXTRA.replace('version = "acme-1"', 'version = "acme-1"\nmode = "replace"')
+        + """
 [environments.production]
 name = "Production"
 """
+    )
     catalog = load_catalog(write(tmp_path, text))
     assert [e.id for e in catalog.endpoints] == ["acme-gw"]
     assert list(catalog.environments) == ["production"]
@@ -108,17 +111,52 @@ def test_the_per_user_catalog_is_read(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("change", "entry", "field", "message"),
     [
-        (('url = "https://gw.acme.example/"', 'url = "http://gw.acme.example/"'), "endpoints[0] (acme-gw)", "url", "only https://"),
-        (('url = "https://gw.acme.example/"', 'url = "https://gw.acme.example:99999/"'), "endpoints[0] (acme-gw)", "url", "65535"),
-        (('client_certificate = "none"', 'client_certificate = "maybe"'), "endpoints[0] (acme-gw)", "client_certificate", "must be one of"),
-        (('environment = "production"', 'environment = "prodution"'), "endpoints[0] (acme-gw)", "environment", "no environment 'prodution'"),
-        (('application = "acme"', 'application = "acmee"'), "endpoints[0] (acme-gw)", "application", "no application 'acmee'"),
-        (('source = "ACME IT"', ''), "endpoints[0] (acme-gw)", "source", "missing"),
+        (
+            ('url = "https://gw.acme.example/"', 'url = "http://gw.acme.example/"'),
+            "endpoints[0] (acme-gw)",
+            "url",
+            "only https://",
+        ),
+        (
+            ('url = "https://gw.acme.example/"', 'url = "https://gw.acme.example:99999/"'),
+            "endpoints[0] (acme-gw)",
+            "url",
+            "65535",
+        ),
+        (
+            ('client_certificate = "none"', 'client_certificate = "maybe"'),
+            "endpoints[0] (acme-gw)",
+            "client_certificate",
+            "must be one of",
+        ),
+        (
+            ('environment = "production"', 'environment = "prodution"'),
+            "endpoints[0] (acme-gw)",
+            "environment",
+            "no environment 'prodution'",
+        ),
+        (
+            ('application = "acme"', 'application = "acmee"'),
+            "endpoints[0] (acme-gw)",
+            "application",
+            "no application 'acmee'",
+        ),
+        (('source = "ACME IT"', ""), "endpoints[0] (acme-gw)", "source", "missing"),
         (('name = "ACME gateway to the ISO"', 'name = ""'), "endpoints[0] (acme-gw)", "name", "non-empty"),
         (('source = "ACME IT"', 'source = "ACME IT"\ntimeout = -1'), "endpoints[0] (acme-gw)", "timeout", "seconds"),
-        (('source = "ACME IT"', 'source = "ACME IT"\ncolour = "red"'), "endpoints[0] (acme-gw)", "colour", "unknown field"),
-        (('url = "https://gw.acme.example/"', 'lab = "ready"'), "endpoints[0] (acme-gw)", "lab", "practice environment"),
-        (('url = "https://gw.acme.example/"', ''), "endpoints[0] (acme-gw)", "url", "exactly one"),
+        (
+            ('source = "ACME IT"', 'source = "ACME IT"\ncolour = "red"'),
+            "endpoints[0] (acme-gw)",
+            "colour",
+            "unknown field",
+        ),
+        (
+            ('url = "https://gw.acme.example/"', 'lab = "ready"'),
+            "endpoints[0] (acme-gw)",
+            "lab",
+            "practice environment",
+        ),
+        (('url = "https://gw.acme.example/"', ""), "endpoints[0] (acme-gw)", "url", "exactly one"),
     ],
 )
 def test_errors_name_the_file_entry_and_field(tmp_path, change, entry, field, message):
@@ -152,7 +190,7 @@ def test_broken_files_get_one_sentence(tmp_path, content, message):
 
 
 def test_duplicate_ids_are_refused(tmp_path):
-    block = GOOD_EXTRA[GOOD_EXTRA.index("[[endpoints]]"):]
+    block = GOOD_EXTRA[GOOD_EXTRA.index("[[endpoints]]") :]
     with pytest.raises(CatalogError, match="used twice"):
         load_catalog(write(tmp_path, GOOD_EXTRA + block))
 

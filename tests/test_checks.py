@@ -29,7 +29,7 @@ def at(port: int) -> ResolvedAddress:
 def closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+    port: int = s.getsockname()[1]
     s.close()
     return port
 
@@ -93,8 +93,12 @@ def test_reset_is_its_own_outcome():
 
 
 def test_legacy_only_server(server_factory, ca):
-    ctx = server_context(ca.issue_cert("localhost"), minimum_version=ssl.TLSVersion.TLSv1,
-                         maximum_version=ssl.TLSVersion.TLSv1_1, ciphers="DEFAULT:@SECLEVEL=0")
+    ctx = server_context(
+        ca.issue_cert("localhost"),
+        minimum_version=ssl.TLSVersion.TLSv1,
+        maximum_version=ssl.TLSVersion.TLSv1_1,
+        ciphers="DEFAULT:@SECLEVEL=0",
+    )
     server = server_factory(ctx)
     for version in (TlsVersion.TLS1_0, TlsVersion.TLS1_1):
         probe = handshake(at(server.port), "localhost", version_probe_context(version), version, Budget(5))
@@ -107,16 +111,25 @@ def test_legacy_only_server(server_factory, ca):
 
 
 def test_a_local_no_ciphers_error_is_never_reported_as_the_server_refusing(server_factory, ca):
-    server = server_factory(server_context(ca.issue_cert("localhost"), minimum_version=ssl.TLSVersion.TLSv1,
-                                           ciphers="DEFAULT:@SECLEVEL=0"))
+    server = server_factory(
+        server_context(ca.issue_cert("localhost"), minimum_version=ssl.TLSVersion.TLSv1, ciphers="DEFAULT:@SECLEVEL=0")
+    )
     # A TLS 1.0 context offering only TLS 1.2 suites cannot say hello at all: this fails here, not at the server.
     crippled = version_probe_context(TlsVersion.TLS1_0)
     crippled.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
     result = handshake(at(server.port), "localhost", crippled, TlsVersion.TLS1_0, Budget(5))
     assert result.outcome is HandshakeOutcome.LOCAL_UNSUPPORTED
-    refused = handshake(at(server.port), "localhost", version_probe_context(TlsVersion.TLS1_1), TlsVersion.TLS1_1, Budget(5))
-    probes = ProbeSet(tls12=refused, tls13=refused, legacy=(result,), hello=server_hello.ServerHelloResult(
-        server_hello.HelloOutcome.COMPLETE, "TLSv1.2"), system=None, client_cert_given=False)
+    refused = handshake(
+        at(server.port), "localhost", version_probe_context(TlsVersion.TLS1_1), TlsVersion.TLS1_1, Budget(5)
+    )
+    probes = ProbeSet(
+        tls12=refused,
+        tls13=refused,
+        legacy=(result,),
+        hello=server_hello.ServerHelloResult(server_hello.HelloOutcome.COMPLETE, "TLSv1.2"),
+        system=None,
+        client_cert_given=False,
+    )
     codes = {f.code for f in protocol_findings(probes, "localhost")}
     assert Code.LEGACY_TLS_NOT_TESTED in codes and Code.LEGACY_TLS_REFUSED not in codes
 
@@ -136,7 +149,10 @@ def test_peer_chain_on_a_live_socket(server_factory, ca):
     server = server_factory(server_context(leaf))
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ca.configure_trust(client)
-    with socket.create_connection(("127.0.0.1", server.port)) as raw, client.wrap_socket(raw, server_hostname="localhost") as s:
+    with (
+        socket.create_connection(("127.0.0.1", server.port)) as raw,
+        client.wrap_socket(raw, server_hostname="localhost") as s,
+    ):
         chain = peer_chain(s)
     assert chain[0] == ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
     assert len(chain) == len(set(chain))
@@ -168,9 +184,25 @@ def test_certificate_request_names_are_read_from_a_real_openssl_server(tmp_path,
     client_ca.cert_pem.write_to_path(str(tmp_path / "clientca.pem"))
     port = closed_port()
     proc = subprocess.Popen(
-        ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", tmp_path / "cert.pem", "-key",
-         tmp_path / "key.pem", "-CAfile", tmp_path / "clientca.pem", "-Verify", "1", "-tls1_2", "-quiet"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "openssl",
+            "s_server",
+            "-accept",
+            f"127.0.0.1:{port}",
+            "-cert",
+            tmp_path / "cert.pem",
+            "-key",
+            tmp_path / "key.pem",
+            "-CAfile",
+            tmp_path / "clientca.pem",
+            "-Verify",
+            "1",
+            "-tls1_2",
+            "-quiet",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 10
@@ -197,7 +229,12 @@ def test_distinguished_names_print_most_specific_first():
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "US"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "CAISO"),
-                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "people"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "Pat Doex1234")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "CAISO"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "people"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Pat Doex1234"),
+        ]
+    )
     assert name_to_text(name.public_bytes()) == "CN=Pat Doex1234, OU=people, O=CAISO, C=US"

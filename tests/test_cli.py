@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from app.cli.main import main
@@ -23,8 +23,8 @@ def run(*argv, env=None):
         os.environ.update(env)
     try:
         code = main(list(argv), out, err)
-    except SystemExit as exc:  # argparse's own exits (--help, usage errors)
-        code = exc.code
+    except SystemExit as exc:  # argparse's own exits (--help, --version)
+        code = int(exc.code or 0)
     finally:
         if env:
             for k, v in old.items():
@@ -83,7 +83,7 @@ def test_only_ready_endpoints_exit_zero(lab):
     ],
 )
 def test_bad_input_gets_one_sentence_and_exit_2(argv, fragment):
-    code, out, err = run(*argv)
+    code, _out, err = run(*argv)
     assert code == 2
     assert fragment in err
     assert "Traceback" not in err
@@ -107,7 +107,7 @@ def test_corrupt_files_get_one_sentence(tmp_path):
 
 def test_client_certificate_problems_are_findings_not_crashes(tmp_path, lab):
     missing = tmp_path / "nothing.p12"
-    code, out, err = run("check", "--url", lab.url("ready"), "--client-cert", str(missing), "--json")
+    code, out, _err = run("check", "--url", lab.url("ready"), "--client-cert", str(missing), "--json")
     data = json.loads(out)
     assert data["findings"][0]["code"] == "CLIENT_CERT_UNREADABLE" and code == 1
 
@@ -117,13 +117,32 @@ def test_passwords_never_appear_in_any_output(tmp_path, lab):
     path = tmp_path / "practice.p12"
     path.write_bytes(lab.pki.client_p12(secret))
     for extra in ([], ["--json"], ["--verbose"]):
-        code, out, err = run("check", "--url", lab.url("client-cert-tls12"), "--ca-file", str(_lab_ca(lab, tmp_path)),
-                             "--client-cert", str(path), "--client-cert-password-env", "TLSRC_TEST_PW", *extra,
-                             env={"TLSRC_TEST_PW": secret})
+        code, out, err = run(
+            "check",
+            "--url",
+            lab.url("client-cert-tls12"),
+            "--ca-file",
+            str(_lab_ca(lab, tmp_path)),
+            "--client-cert",
+            str(path),
+            "--client-cert-password-env",
+            "TLSRC_TEST_PW",
+            *extra,
+            env={"TLSRC_TEST_PW": secret},
+        )
         assert code == 0, out + err
         assert secret not in out + err
-    code, out, err = run("check", "--url", lab.url("ready"), "--client-cert", str(path),
-                         "--client-cert-password-env", "TLSRC_TEST_PW", "--json", env={"TLSRC_TEST_PW": "wrong-" + secret})
+    code, out, err = run(
+        "check",
+        "--url",
+        lab.url("ready"),
+        "--client-cert",
+        str(path),
+        "--client-cert-password-env",
+        "TLSRC_TEST_PW",
+        "--json",
+        env={"TLSRC_TEST_PW": "wrong-" + secret},
+    )
     assert json.loads(out)["findings"][0]["code"] == "CLIENT_CERT_BAD_PASSWORD"
     assert secret not in out + err
 
@@ -135,8 +154,15 @@ def _lab_ca(lab, tmp_path: Path) -> Path:
 
 
 def test_missing_password_variable_is_input_error(tmp_path):
-    code, _, err = run("check", "--url", "https://x.invalid/", "--client-cert", str(tmp_path / "a.p12"),
-                       "--client-cert-password-env", "TLSRC_SURELY_UNSET_VAR")
+    code, _, err = run(
+        "check",
+        "--url",
+        "https://x.invalid/",
+        "--client-cert",
+        str(tmp_path / "a.p12"),
+        "--client-cert-password-env",
+        "TLSRC_SURELY_UNSET_VAR",
+    )
     assert code == 2 and "TLSRC_SURELY_UNSET_VAR" in err
 
 
@@ -146,8 +172,13 @@ def test_catalog_listing():
 
 
 def test_the_real_program_runs_from_a_fresh_process():
-    result = subprocess.run([sys.executable, "-m", "app", "check", "--env", "practice", "--app", "lab-certificate",
-                             "--json"], capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "check", "--env", "practice", "--app", "lab-certificate", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     jsonschema.validate(data, SCHEMA)

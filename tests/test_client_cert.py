@@ -16,22 +16,31 @@ from app.core.model import CheckSettings
 from app.core.runner import run_checks
 from tests.conftest import target
 
-PASSWORD = "Corr3ct-Horse-Battery"  # noqa: S105 - a test password, and the secret the tests look for
+PASSWORD = "Corr3ct-Horse-Battery"
 
 
 def make_cert(issuer_key=None, issuer_name=None, *, client=True, not_after=None, not_before=None):
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "CAISO"),
-                         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "people"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, "Pat Doex1234")])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "CAISO"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "people"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Pat Doex1234"),
+        ]
+    )
     usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name or subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(not_before or now - dt.timedelta(days=1))
-            .not_valid_after(not_after or now + dt.timedelta(days=300))
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .sign(issuer_key or key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name or subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - dt.timedelta(days=1))
+        .not_valid_after(not_after or now + dt.timedelta(days=300))
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .sign(issuer_key or key, hashes.SHA256())
+    )
     return cert, key
 
 
@@ -59,7 +68,8 @@ def test_a_wrong_or_missing_password_is_its_own_finding(tmp_path, password):
 
 
 @pytest.mark.parametrize(
-    "content", [None, b"", b"garbage that is no certificate", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"]
+    "content",
+    [None, b"", b"garbage that is no certificate", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"],
 )
 def test_missing_or_corrupt_files_are_unreadable(tmp_path, content):
     path = tmp_path / "cert.p12"
@@ -82,8 +92,10 @@ def test_truncated_p12_is_unreadable_or_bad_password_never_a_crash(tmp_path):
 def test_pem_with_an_encrypted_key(tmp_path):
     cert, key = make_cert()
     pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(PASSWORD.encode()))
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(PASSWORD.encode()),
+    )
     path = tmp_path / "me.pem"
     path.write_bytes(pem)
     assert isinstance(load_client_certificate(path, PASSWORD), ClientCertificate)
@@ -99,15 +111,23 @@ def test_local_checks(tmp_path):
     server_only, key3 = make_cert(client=False)
     future, key4 = make_cert(not_before=now + dt.timedelta(days=3))
     other_key = ec.generate_private_key(ec.SECP256R1())
-    cases = [(expired, key, Code.CLIENT_CERT_EXPIRED), (soon, key2, Code.CLIENT_CERT_EXPIRING_SOON),
-             (server_only, key3, Code.CLIENT_CERT_WRONG_USAGE), (future, key4, Code.CLIENT_CERT_NOT_YET_VALID)]
+    cases = [
+        (expired, key, Code.CLIENT_CERT_EXPIRED),
+        (soon, key2, Code.CLIENT_CERT_EXPIRING_SOON),
+        (server_only, key3, Code.CLIENT_CERT_WRONG_USAGE),
+        (future, key4, Code.CLIENT_CERT_NOT_YET_VALID),
+    ]
     for i, (cert, k, code) in enumerate(cases):
         loaded = load_client_certificate(p12(tmp_path, cert, k, name=f"{i}.p12"), PASSWORD)
         assert isinstance(loaded, ClientCertificate)
         assert code in {f.code for f in local_findings(loaded)}
     pem = tmp_path / "mismatch.pem"
-    pem.write_bytes(expired.public_bytes(serialization.Encoding.PEM) + other_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    pem.write_bytes(
+        expired.public_bytes(serialization.Encoding.PEM)
+        + other_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     mismatch = load_client_certificate(pem, None)
     assert isinstance(mismatch, ClientCertificate) and not mismatch.key_matches
     assert Code.CLIENT_CERT_KEY_MISMATCH in {f.code for f in local_findings(mismatch)}
@@ -127,7 +147,9 @@ def test_accepted_required_and_rejected_are_told_apart(lab, tmp_path, scenario):
     without = run_checks([target(url, anchors=lab.anchors)]).targets[0]
     assert Code.CLIENT_CERT_REQUIRED in {f.code for f in without.findings}
 
-    good = run_checks([target(url, anchors=lab.anchors)], CheckSettings(client_cert=lab_client(lab, tmp_path))).targets[0]
+    good = run_checks([target(url, anchors=lab.anchors)], CheckSettings(client_cert=lab_client(lab, tmp_path))).targets[
+        0
+    ]
     codes = {f.code for f in good.findings}
     assert Code.CLIENT_CERT_OK in codes and Code.HTTP_OK in codes, codes
     assert good.verdict.value == "ready"
@@ -144,16 +166,18 @@ def test_accepted_required_and_rejected_are_told_apart(lab, tmp_path, scenario):
 
 
 def test_a_server_that_does_not_ask_is_reported(lab, tmp_path):
-    report = run_checks([target(lab.url("ready"), anchors=lab.anchors)],
-                        CheckSettings(client_cert=lab_client(lab, tmp_path))).targets[0]
+    report = run_checks(
+        [target(lab.url("ready"), anchors=lab.anchors)], CheckSettings(client_cert=lab_client(lab, tmp_path))
+    ).targets[0]
     assert Code.CLIENT_CERT_NOT_REQUESTED in {f.code for f in report.findings}
 
 
 def test_forbidden_with_a_certificate_points_to_the_uaa(lab, tmp_path):
     from app.core.words import explain
 
-    report = run_checks([target(lab.url("forbidden"), anchors=lab.anchors)],
-                        CheckSettings(client_cert=lab_client(lab, tmp_path))).targets[0]
+    report = run_checks(
+        [target(lab.url("forbidden"), anchors=lab.anchors)], CheckSettings(client_cert=lab_client(lab, tmp_path))
+    ).targets[0]
     finding = next(f for f in report.findings if f.code is Code.HTTP_FORBIDDEN)
     assert finding.params["with_cert"] == "yes"
     assert "User Access Administrator" in explain(finding).action

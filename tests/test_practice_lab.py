@@ -22,8 +22,13 @@ def test_each_scenario_yields_its_codes(practice_report, scenario):
 
 def test_healthy_servers_are_ready_and_broken_ones_are_not(practice_report):
     verdicts = {t.target.id: t.verdict for t in practice_report.targets}
-    for ready in ("practice-ready", "practice-tls12-only", "practice-legacy-too", "practice-expiring-soon",
-                  "practice-wrong-path"):
+    for ready in (
+        "practice-ready",
+        "practice-tls12-only",
+        "practice-legacy-too",
+        "practice-expiring-soon",
+        "practice-wrong-path",
+    ):
         assert verdicts[ready] is Verdict.READY, ready
     for broken in ("practice-expired", "practice-legacy-only", "practice-silent", "practice-client-cert-tls13"):
         assert verdicts[broken] is Verdict.ACTION_NEEDED, broken
@@ -37,11 +42,27 @@ def test_dns_missing_name_is_not_found_without_asking_anyone(practice_report):
 
 def test_every_kind_of_problem_shows_on_the_first_run(practice_report):
     codes = {f.code for t in practice_report.targets for f in t.findings}
-    for code in (Code.DNS_NOT_FOUND, Code.TCP_REFUSED, Code.TCP_TIMEOUT, Code.CONNECTION_RESET, Code.NOT_TLS,
-                 Code.HANDSHAKE_TIMEOUT, Code.HANDSHAKE_FAILED, Code.TLS12_REFUSED, Code.LEGACY_TLS_ACCEPTED,
-                 Code.CERT_EXPIRED, Code.CERT_NOT_YET_VALID, Code.CERT_EXPIRING_SOON, Code.CERT_NAME_MISMATCH,
-                 Code.CERT_UNTRUSTED, Code.CERT_SELF_SIGNED, Code.CERT_WEAK_SIGNATURE, Code.CERT_WEAK_KEY,
-                 Code.CLIENT_CERT_REQUIRED, Code.HTTP_FORBIDDEN):
+    for code in (
+        Code.DNS_NOT_FOUND,
+        Code.TCP_REFUSED,
+        Code.TCP_TIMEOUT,
+        Code.CONNECTION_RESET,
+        Code.NOT_TLS,
+        Code.HANDSHAKE_TIMEOUT,
+        Code.HANDSHAKE_FAILED,
+        Code.TLS12_REFUSED,
+        Code.LEGACY_TLS_ACCEPTED,
+        Code.CERT_EXPIRED,
+        Code.CERT_NOT_YET_VALID,
+        Code.CERT_EXPIRING_SOON,
+        Code.CERT_NAME_MISMATCH,
+        Code.CERT_UNTRUSTED,
+        Code.CERT_SELF_SIGNED,
+        Code.CERT_WEAK_SIGNATURE,
+        Code.CERT_WEAK_KEY,
+        Code.CLIENT_CERT_REQUIRED,
+        Code.HTTP_FORBIDDEN,
+    ):
         assert code in codes, code
 
 

@@ -26,8 +26,11 @@ def test_at_most_four_connections_at_once_to_one_server(server_factory, ca):
 
 
 def test_cancel_stops_everything_promptly(lab):
-    targets = [target(lab.url("silent"), anchors=lab.anchors), target(lab.url("no-answer")),
-               target(lab.url("ready"), anchors=lab.anchors)]
+    targets = [
+        target(lab.url("silent"), anchors=lab.anchors),
+        target(lab.url("no-answer")),
+        target(lab.url("ready"), anchors=lab.anchors),
+    ]
     run = Run(targets, CheckSettings(timeout=30))
     run.start()
     time.sleep(0.3)

@@ -19,7 +19,7 @@ from typing import NoReturn, TextIO
 from app import __version__
 from app.core.addresses import parse_address
 from app.core.catalog import Catalog, load_catalog, targets_for, user_catalog_path
-from app.core.checks.client_cert import load_client_certificate
+from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, load_client_certificate
 from app.core.errors import InputError
 from app.core.findings import Verdict
 from app.core.model import CheckSettings, Target
@@ -46,39 +46,74 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's options."""
-    parser = _Parser(prog="tls-readiness", description="Checks that this computer can reach the California ISO's "
-                     "market systems over TLS 1.2, and says in plain words what to do when it cannot.")
+    parser = _Parser(
+        prog="tls-readiness",
+        description="Checks that this computer can reach the California ISO's "
+        "market systems over TLS 1.2, and says in plain words what to do when it cannot.",
+    )
     parser.add_argument("--version", action="version", version=f"TLS Readiness Checker {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
-    check = sub.add_parser("check", help="check environments, applications or addresses",
-                           description="Check the ISO's addresses from this computer.")
+    check = sub.add_parser(
+        "check",
+        help="check environments, applications or addresses",
+        description="Check the ISO's addresses from this computer.",
+    )
     check.add_argument("--env", metavar="ID", help="environment: production, map-stage or practice")
-    check.add_argument("--app", metavar="ID", action="append", default=[],
-                       help="application (repeatable): ads, cmri, oms, mpp, oasis, crr, developer")
+    check.add_argument(
+        "--app",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="application (repeatable): ads, cmri, oms, mpp, oasis, crr, developer",
+    )
     check.add_argument("--url", metavar="URL", action="append", default=[], help="an https address (repeatable)")
-    check.add_argument("--all-addresses", action="store_true",
-                       help="also check the addresses kept for reference (older or unconfirmed sources)")
+    check.add_argument(
+        "--all-addresses",
+        action="store_true",
+        help="also check the addresses kept for reference (older or unconfirmed sources)",
+    )
     check.add_argument("--catalog", metavar="PATH", help="a catalog file from your IT department")
-    check.add_argument("--ca-file", metavar="PEM", action="append", default=[],
-                       help="extra trusted certificates, such as a company root (repeatable)")
+    check.add_argument(
+        "--ca-file",
+        metavar="PEM",
+        action="append",
+        default=[],
+        help="extra trusted certificates, such as a company root (repeatable)",
+    )
     check.add_argument("--client-cert", metavar="PATH", help="your ISO certificate (.p12, .pfx or .pem)")
-    check.add_argument("--client-cert-password-env", metavar="VAR",
-                       help="name of an environment variable holding the certificate's password")
+    check.add_argument(
+        "--client-cert-password-env",
+        metavar="VAR",
+        help="name of an environment variable holding the certificate's password",
+    )
     check.add_argument("--timeout", metavar="SECONDS", type=_timeout, help="time limit per step (default 10)")
     check.add_argument("--json", action="store_true", help="print the report as JSON (docs/report-format.md)")
     check.add_argument("-v", "--verbose", action="store_true", help="show every check and its technical details")
 
-    lab = sub.add_parser("lab", help="run the practice servers on this computer until Ctrl+C",
-                         description="Run the practice lab's servers on 127.0.0.1 until Ctrl+C.")
-    lab.add_argument("--port-base", metavar="PORT", type=_port_base,
-                     help="use fixed ports from PORT upwards (default: any free ports)")
-    lab.add_argument("--export", metavar="DIR",
-                     help="write the lab's authority (practice-ca.pem) and a practice client certificate "
-                          "(practice-client.p12, password 'practice') into DIR")
+    lab = sub.add_parser(
+        "lab",
+        help="run the practice servers on this computer until Ctrl+C",
+        description="Run the practice lab's servers on 127.0.0.1 until Ctrl+C.",
+    )
+    lab.add_argument(
+        "--port-base",
+        metavar="PORT",
+        type=_port_base,
+        help="use fixed ports from PORT upwards (default: any free ports)",
+    )
+    lab.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the lab's authority (practice-ca.pem) and a practice client certificate "
+        "(practice-client.p12, password 'practice') into DIR",
+    )
 
-    catalog = sub.add_parser("catalog", help="list the environments, applications and addresses known",
-                             description="List what the catalog holds.")
+    catalog = sub.add_parser(
+        "catalog",
+        help="list the environments, applications and addresses known",
+        description="List what the catalog holds.",
+    )
     catalog.add_argument("--env", metavar="ID", help="only this environment")
     catalog.add_argument("--catalog", metavar="PATH", help="a catalog file from your IT department")
     return parser
@@ -135,7 +170,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = CheckSettings(
         timeout=args.timeout,
         extra_trust=tuple(load_trust_file(p) for p in args.ca_file),
-        client_cert=_client_cert(args, err),
+        client_cert=_client_cert(args),
     )
     urls = [parse_address(u) for u in args.url]
     lab = None
@@ -177,7 +212,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_READY if report.verdict is Verdict.READY else EXIT_PROBLEMS
 
 
-def _client_cert(args: argparse.Namespace, err: TextIO) -> object:
+def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProblem | None:
     if not args.client_cert:
         if args.client_cert_password_env:
             raise InputError("--client-cert-password-env needs --client-cert (the certificate file).")
@@ -207,10 +242,14 @@ def _lab(args: argparse.Namespace, out: TextIO) -> int:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "practice-ca.pem").write_text(lab.pki.ca.pem, encoding="ascii")
             (folder / "practice-client.p12").write_bytes(lab.pki.client_p12("practice"))
-            out.write(f"\nWrote {folder / 'practice-ca.pem'} (use with --ca-file) and "
-                      f"{folder / 'practice-client.p12'} (password: practice).\n")
-        out.write("\nExample: tls-readiness check --url "
-                  f"{lab.url('ready')} --ca-file {Path(args.export or '.') / 'practice-ca.pem'}\n")
+            out.write(
+                f"\nWrote {folder / 'practice-ca.pem'} (use with --ca-file) and "
+                f"{folder / 'practice-client.p12'} (password: practice).\n"
+            )
+        out.write(
+            "\nExample: tls-readiness check --url "
+            f"{lab.url('ready')} --ca-file {Path(args.export or '.') / 'practice-ca.pem'}\n"
+        )
         out.flush()
         while True:
             time.sleep(3600)

@@ -68,9 +68,7 @@ def parse_address(text: str) -> Address:
     try:
         port = parts.port
     except ValueError:
-        raise AddressError(
-            f"The address {text.strip()!r} has a port that is not a number from 1 to 65535."
-        ) from None
+        raise AddressError(f"The address {text.strip()!r} has a port that is not a number from 1 to 65535.") from None
     if port is None:
         port = 443
     if not 1 <= port <= 65535:

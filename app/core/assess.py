@@ -28,16 +28,24 @@ def dns_findings(result: DnsResult) -> list[Finding]:
     params = {"host": result.host}
     if result.outcome is DnsOutcome.FOUND:
         ips = ", ".join(a.ip for a in result.addresses)
-        return [Finding(Code.DNS_OK, Check.DNS, {**params, "addresses": ips},
-                        f"{result.host} -> {ips} ({result.elapsed_ms:.0f} ms)")]
+        return [
+            Finding(
+                Code.DNS_OK,
+                Check.DNS,
+                {**params, "addresses": ips},
+                f"{result.host} -> {ips} ({result.elapsed_ms:.0f} ms)",
+            )
+        ]
     code = Code.DNS_NOT_FOUND if result.outcome is DnsOutcome.NOT_FOUND else Code.DNS_FAILED
     return [Finding(code, Check.DNS, params, f"{result.outcome.value}: {result.error}")]
 
 
 def tcp_findings(result: TcpResult, host: str, port: int) -> list[Finding]:
     """TCP_OK or the way the connection failed."""
-    tried = "; ".join(f"{a.address}: {a.outcome.value}{f' ({a.error})' if a.error else ''} in {a.elapsed_ms:.0f} ms"
-                      for a in result.attempts)
+    tried = "; ".join(
+        f"{a.address}: {a.outcome.value}{f' ({a.error})' if a.error else ''} in {a.elapsed_ms:.0f} ms"
+        for a in result.attempts
+    )
     params = {"host": host, "port": str(port), "ms": f"{result.elapsed_ms:.0f}"}
     code = {
         TcpOutcome.CONNECTED: Code.TCP_OK,
@@ -72,9 +80,15 @@ class ProbeSet:
 
 
 _CLIENT_CERT_ALERTS = {
-    "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_REVOKED",
-    "SSLV3_ALERT_CERTIFICATE_EXPIRED", "SSLV3_ALERT_CERTIFICATE_UNKNOWN", "TLSV1_ALERT_UNKNOWN_CA",
-    "TLSV1_ALERT_ACCESS_DENIED", "TLSV1_ALERT_DECRYPT_ERROR", "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+    "SSLV3_ALERT_BAD_CERTIFICATE",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+    "SSLV3_ALERT_CERTIFICATE_REVOKED",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+    "TLSV1_ALERT_UNKNOWN_CA",
+    "TLSV1_ALERT_ACCESS_DENIED",
+    "TLSV1_ALERT_DECRYPT_ERROR",
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED",
 }
 
 
@@ -95,8 +109,12 @@ def _only_legacy(probes: ProbeSet) -> bool:
 
 
 def _server_speaks_tls(result: HandshakeResult) -> bool:
-    return result.outcome in (HandshakeOutcome.ACCEPTED, HandshakeOutcome.CERT_VERIFY_FAILED,
-                              HandshakeOutcome.VERSION_REFUSED, HandshakeOutcome.PEER_ALERT)
+    return result.outcome in (
+        HandshakeOutcome.ACCEPTED,
+        HandshakeOutcome.CERT_VERIFY_FAILED,
+        HandshakeOutcome.VERSION_REFUSED,
+        HandshakeOutcome.PEER_ALERT,
+    )
 
 
 def protocol_findings(probes: ProbeSet, host: str) -> list[Finding]:
@@ -137,8 +155,13 @@ def protocol_findings(probes: ProbeSet, host: str) -> list[Finding]:
     for probe in probes.legacy:
         if probe.accepted:
             code = Code.LEGACY_TLS_ACCEPTED
-        elif probe.outcome in (HandshakeOutcome.LOCAL_UNSUPPORTED, HandshakeOutcome.TIMEOUT, HandshakeOutcome.NOT_TRIED,
-                               HandshakeOutcome.CONNECT_FAILED, HandshakeOutcome.ERROR):
+        elif probe.outcome in (
+            HandshakeOutcome.LOCAL_UNSUPPORTED,
+            HandshakeOutcome.TIMEOUT,
+            HandshakeOutcome.NOT_TRIED,
+            HandshakeOutcome.CONNECT_FAILED,
+            HandshakeOutcome.ERROR,
+        ):
             code = Code.LEGACY_TLS_NOT_TESTED
         else:
             code = Code.LEGACY_TLS_REFUSED
@@ -170,8 +193,12 @@ def certificate_findings(
     leaf = chain[0]
     days = leaf.days_left(now)
     params = {
-        "host": host, "subject": leaf.subject, "issuer": leaf.issuer, "days": str(days),
-        "until": leaf.not_after.date().isoformat(), "from": leaf.not_before.date().isoformat(),
+        "host": host,
+        "subject": leaf.subject,
+        "issuer": leaf.issuer,
+        "days": str(days),
+        "until": leaf.not_after.date().isoformat(),
+        "from": leaf.not_before.date().isoformat(),
         "names": ", ".join(leaf.alt_names) or "(none)",
     }
     facts = _leaf_facts(chain, host, now)
@@ -290,8 +317,10 @@ def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
         refused |= state == "refused"
         required |= state == "required"
     if probes.hello.client_cert_requested:
-        per_version.append("TLS 1.2 server sent a certificate request"
-                           + (f" naming: {'; '.join(cas)}" if cas else " naming no authority"))
+        per_version.append(
+            "TLS 1.2 server sent a certificate request"
+            + (f" naming: {'; '.join(cas)}" if cas else " naming no authority")
+        )
     detail = "; ".join(per_version)
     if refused:
         return [Finding(Code.CLIENT_CERT_REJECTED, Check.CLIENT_CERT, params, detail)]
@@ -313,8 +342,7 @@ def _main_answer(probes: ProbeSet) -> HttpResult | None:
 
 
 def _first_chain(probes: ProbeSet) -> tuple[bytes, ...]:
-    for chain in (probes.tls12.chain, probes.tls13.chain, probes.hello.chain,
-                  *(p.chain for p in probes.legacy)):
+    for chain in (probes.tls12.chain, probes.tls13.chain, probes.hello.chain, *(p.chain for p in probes.legacy)):
         if chain:
             return chain
     return ()
@@ -355,8 +383,10 @@ def _handshake_detail(result: HandshakeResult) -> str:
 def _chain_detail(chain: tuple[CertificateInfo, ...], failed: HandshakeResult | None, anchor_label: str) -> str:
     lines = []
     for i, cert in enumerate(chain):
-        lines.append(f"[{i}] {cert.subject} (issuer {cert.issuer}; {cert.key_type} {cert.key_bits} bits; "
-                     f"{cert.signature_algorithm}; valid {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d})")
+        lines.append(
+            f"[{i}] {cert.subject} (issuer {cert.issuer}; {cert.key_type} {cert.key_bits} bits; "
+            f"{cert.signature_algorithm}; valid {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d})"
+        )
     if failed is not None and failed.verify_code is not None:
         lines.append(f"verification: error {failed.verify_code}: {failed.verify_message}")
     if anchor_label:
@@ -371,10 +401,18 @@ def _http_detail(answer: HttpResult) -> str:
     return f"{answer.outcome.value}: {answer.error}"
 
 
-_SUITES = {0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
-           0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384", 0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
-           0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305", 0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305",
-           0x009C: "AES128-GCM-SHA256", 0x009D: "AES256-GCM-SHA384", 0x002F: "AES128-SHA", 0x0035: "AES256-SHA"}
+_SUITES = {
+    0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256",
+    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
+    0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384",
+    0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
+    0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305",
+    0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305",
+    0x009C: "AES128-GCM-SHA256",
+    0x009D: "AES256-GCM-SHA384",
+    0x002F: "AES128-SHA",
+    0x0035: "AES256-SHA",
+}
 
 
 def _suite_name(number: int | None) -> str:
@@ -384,6 +422,12 @@ def _suite_name(number: int | None) -> str:
 
 
 __all__ = [
-    "ProbeSet", "TlsVersion", "certificate_findings", "client_cert_findings", "dns_findings", "http_findings",
-    "protocol_findings", "tcp_findings",
+    "ProbeSet",
+    "TlsVersion",
+    "certificate_findings",
+    "client_cert_findings",
+    "dns_findings",
+    "http_findings",
+    "protocol_findings",
+    "tcp_findings",
 ]

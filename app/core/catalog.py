@@ -143,15 +143,14 @@ class Catalog:
             if not any(e.application == app and e.environment == env.id for e in self.endpoints):
                 here = ", ".join(a.id for a in self.applications_in(env.id))
                 raise SelectionError(
-                    f"The {env.name} environment has no address for {self.applications[app].name}. "
-                    f"It has: {here}."
+                    f"The {env.name} environment has no address for {self.applications[app].name}. It has: {here}."
                 )
         return [
             e
             for e in self.endpoints
             if e.environment == env.id
             and (not wanted or e.application in wanted)
-            and (all_addresses or e.checked_by_default or bool(wanted) and _only_choice(self, e))
+            and (all_addresses or e.checked_by_default or (bool(wanted) and _only_choice(self, e)))
         ]
 
 
@@ -268,8 +267,11 @@ class _Reader:
             if not isinstance(practice, bool):
                 raise self.fail("must be true or false", entry, "practice")
             environments[env_id] = Environment(
-                env_id, self.text(body, "name", entry), self.text(body, "description", entry, False),
-                self.text(body, "note", entry, False), practice,
+                env_id,
+                self.text(body, "name", entry),
+                self.text(body, "description", entry, False),
+                self.text(body, "note", entry, False),
+                practice,
             )
         applications = {}
         for app_id, body in self.table("applications").items():
@@ -297,8 +299,20 @@ class _Reader:
         entry = f"endpoints[{index}]"
         if not isinstance(body, dict):
             raise self.fail("this must be a table", entry)
-        known = {"id", "environment", "application", "name", "url", "lab", "client_certificate", "source",
-                 "confidence", "checked_by_default", "timeout", "note"}
+        known = {
+            "id",
+            "environment",
+            "application",
+            "name",
+            "url",
+            "lab",
+            "client_certificate",
+            "source",
+            "confidence",
+            "checked_by_default",
+            "timeout",
+            "note",
+        }
         ep_id = self.ident(body.get("id"), entry, "id")
         entry = f"endpoints[{index}] ({ep_id})"
         for key in body:
@@ -328,7 +342,9 @@ class _Reader:
         if not isinstance(default, bool):
             raise self.fail("must be true or false", entry, "checked_by_default")
         timeout = body.get("timeout")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300):
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300
+        ):
             raise self.fail("must be a number of seconds from 0 to 300", entry, "timeout")
         return Endpoint(
             id=ep_id,
@@ -351,8 +367,13 @@ class _Reader:
 def merge(base: Catalog, extra: _Parsed) -> Catalog:
     """Combine the built-in catalog with an IT department's: ``add`` overrides entries with the same id and
     adds the rest; ``replace`` uses the other catalog alone. References are checked on the result."""
-    envs, apps, eps, files, version = (dict(base.environments), dict(base.applications), list(base.endpoints),
-                                       base.files, base.version)
+    envs, apps, eps, files, version = (
+        dict(base.environments),
+        dict(base.applications),
+        list(base.endpoints),
+        base.files,
+        base.version,
+    )
     if extra.mode == "replace":
         envs, apps, eps, files = {}, {}, [], ()
     envs = {**envs, **extra.environments}
@@ -386,8 +407,9 @@ def _checked(catalog: Catalog, path: str) -> Catalog:
     return catalog
 
 
-def targets_for(endpoints: Iterable[Endpoint], lab_urls: Mapping[str, str] | None = None,
-                lab_anchors: TrustAnchors | None = None) -> list[Target]:
+def targets_for(
+    endpoints: Iterable[Endpoint], lab_urls: Mapping[str, str] | None = None, lab_anchors: TrustAnchors | None = None
+) -> list[Target]:
     """Turn catalog entries into targets; practice entries take their address from the running lab."""
     targets = []
     for e in endpoints:
@@ -397,13 +419,14 @@ def targets_for(endpoints: Iterable[Endpoint], lab_urls: Mapping[str, str] | Non
             address, anchors = parse_address(lab_urls[e.lab]), lab_anchors
         else:
             address, anchors = e.address, None
-        targets.append(Target(e.id, e.name, address, e.environment, e.application, e.client_certificate,
-                              e.source, e.timeout, anchors))
+        targets.append(
+            Target(
+                e.id, e.name, address, e.environment, e.application, e.client_certificate, e.source, e.timeout, anchors
+            )
+        )
     return targets
 
 
 def load_builtin() -> Catalog:
     """The built-in catalog alone."""
     return build(parse_catalog_file(resource_path(BUILT_IN)))
-
-

@@ -135,9 +135,15 @@ class EndpointCheck:
                     cancelled = Finding(Code.CHECK_CANCELLED, check, {"host": self.target.address.host})
                     findings.append(cancelled)
                     self.emit(CheckFinished(self.target.id, check, (cancelled,)))
-        except Exception:  # noqa: BLE001 - one broken endpoint must never stop the others
-            findings.append(Finding(Code.INTERNAL_ERROR, current[-1] if current else Check.DNS,
-                                    {"host": self.target.address.host}, traceback.format_exc(limit=8)))
+        except Exception:
+            findings.append(
+                Finding(
+                    Code.INTERNAL_ERROR,
+                    current[-1] if current else Check.DNS,
+                    {"host": self.target.address.host},
+                    traceback.format_exc(limit=8),
+                )
+            )
         report = TargetReport(
             target=self.target,
             findings=tuple(findings),
@@ -208,24 +214,51 @@ class EndpointCheck:
         anchors = self.target.anchors
         has_cert = self._client_cert_given()
         futures: dict[str, Future[object]] = {}
-        futures["tls12"] = self.pool.submit(self._first_handshake, sock, lambda: handshake(
-            address, host, lambda: self.contexts.verified(TlsVersion.TLS1_2, anchors), TlsVersion.TLS1_2,
-            self.budget(), sock=sock, request_path=path, port=port, client_cert_offered=has_cert,
-        ))
-        futures["tls13"] = self.pool.submit(self._guarded, lambda: handshake(
-            address, host, lambda: self.contexts.verified(TlsVersion.TLS1_3, anchors), TlsVersion.TLS1_3,
-            self.budget(), request_path=path, port=port, client_cert_offered=has_cert,
-        ), _not_tried(TlsVersion.TLS1_3))
+        futures["tls12"] = self.pool.submit(
+            self._first_handshake,
+            sock,
+            lambda: handshake(
+                address,
+                host,
+                lambda: self.contexts.verified(TlsVersion.TLS1_2, anchors),
+                TlsVersion.TLS1_2,
+                self.budget(),
+                sock=sock,
+                request_path=path,
+                port=port,
+                client_cert_offered=has_cert,
+            ),
+        )
+        futures["tls13"] = self.pool.submit(
+            self._guarded,
+            lambda: handshake(
+                address,
+                host,
+                lambda: self.contexts.verified(TlsVersion.TLS1_3, anchors),
+                TlsVersion.TLS1_3,
+                self.budget(),
+                request_path=path,
+                port=port,
+                client_cert_offered=has_cert,
+            ),
+            _not_tried(TlsVersion.TLS1_3),
+        )
         futures["hello"] = self.pool.submit(
             self._guarded, lambda: self._hello(address), ServerHelloResult(HelloOutcome.ERROR, error="not tried")
         )
-        futures["system"] = self.pool.submit(self._guarded, lambda: handshake(
-            address, host, self.contexts.system, TlsVersion.TLS1_2, self.budget()
-        ), _not_tried(TlsVersion.TLS1_2))
+        futures["system"] = self.pool.submit(
+            self._guarded,
+            lambda: handshake(address, host, self.contexts.system, TlsVersion.TLS1_2, self.budget()),
+            _not_tried(TlsVersion.TLS1_2),
+        )
         for version in (TlsVersion.TLS1_0, TlsVersion.TLS1_1):
-            futures[version.value] = self.pool.submit(self._guarded, functools.partial(
-                handshake, address, host, functools.partial(version_probe_context, version), version, self.budget()
-            ), _not_tried(version))
+            futures[version.value] = self.pool.submit(
+                self._guarded,
+                functools.partial(
+                    handshake, address, host, functools.partial(version_probe_context, version), version, self.budget()
+                ),
+                _not_tried(version),
+            )
         return futures
 
     def _guarded(self, probe: Callable[[], object], skipped: object) -> object:
@@ -255,7 +288,7 @@ class EndpointCheck:
             sock = connect(address.sockaddr, address.family, budget)
         except Cancelled:
             raise
-        except Exception as exc:  # noqa: BLE001 - a failed side probe is a value
+        except Exception as exc:
             return ServerHelloResult(HelloOutcome.CLOSED, error=str(exc) or type(exc).__name__)
         sni = None if self.target.address.is_ip else self.target.address.host
         return server_hello.read_first_flight(sock, sni, budget)
@@ -283,5 +316,3 @@ class EndpointCheck:
 
     def _client_cert_given(self) -> bool:
         return self.contexts.client_cert is not None
-
-

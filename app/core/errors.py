@@ -45,5 +45,5 @@ class TrustFileError(InputError):
     """An extra trusted-certificate file (``--ca-file``) that is missing or holds no usable certificate."""
 
 
-class Cancelled(Exception):  # noqa: N818 - reads better at the raise sites than CancelledError
+class Cancelled(Exception):
     """The user pressed Cancel (or the program is closing); raised inside a check to stop it promptly."""

@@ -6,7 +6,10 @@ timeout is exact and Cancel takes effect within one slice (50 ms), whatever the 
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
+import os
 import select
 import socket
 import ssl
@@ -22,7 +25,7 @@ SLICE = 0.05
 T = TypeVar("T")
 
 
-class StepTimeout(Exception):  # noqa: N818 - a timeout is an outcome, named for what happened
+class StepTimeout(Exception):
     """A step took longer than its time limit."""
 
 
@@ -96,8 +99,6 @@ def connect(sockaddr: tuple[object, ...], family: int, budget: Budget) -> socket
 
 def _strerror(err: int) -> str:
     try:
-        import os
-
         return os.strerror(err)
     except ValueError:
         return f"error {err}"
@@ -119,7 +120,7 @@ def send_all(sock: socket.socket, data: bytes, budget: Budget) -> None:
     view = memoryview(data)
     while view:
         if isinstance(sock, ssl.SSLSocket):
-            sent = ssl_step(sock, lambda: sock.send(view), budget)
+            sent = ssl_step(sock, functools.partial(sock.send, view), budget)
         else:
             wait_io(sock, budget, write=True)
             try:
@@ -147,10 +148,8 @@ def close_quietly(sock: socket.socket | None) -> None:
     """Close a socket, ignoring errors (it may already be broken)."""
     if sock is None:
         return
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 def run_in_thread(func: Callable[[], T], budget: Budget, name: str) -> T:

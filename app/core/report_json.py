@@ -90,7 +90,9 @@ def report_dict(report: RunReport, catalog_version: str = "") -> dict[str, Any]:
         "cancelled": report.cancelled,
         "verdict": report.verdict.value,
         "summary": {"targets": len(report.targets), **counts},
-        "client_certificate": None if cert is None else {
+        "client_certificate": None
+        if cert is None
+        else {
             "file": Path(cert.path).name,
             "subject": cert.info.subject,
             "issuer": cert.info.issuer,

@@ -3,11 +3,13 @@ subscribes with a callback (called from worker threads) and forwards events to i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, local_findings
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
@@ -88,11 +90,9 @@ class Run:
     def _emit(self, event: RunEvent) -> None:
         if self._listener is None:
             return
-        with self._listener_lock:  # one event at a time, so listeners need no locking of their own
-            try:
-                self._listener(event)
-            except Exception:  # noqa: BLE001, S110 - a listener's bug must not break the checks
-                pass
+        # One event at a time, so listeners need no locking of their own; a listener's bug must not break checks.
+        with self._listener_lock, contextlib.suppress(Exception):
+            self._listener(event)
 
     def _main(self) -> None:
         started = dt.datetime.now(dt.UTC)
@@ -102,8 +102,13 @@ class Run:
             contexts = ContextFactory(self.settings.extra_trust, client_cert)
             reports = self._check_all(contexts)
             self._report = RunReport(
-                targets=reports, findings=tuple(run_findings), environment=self.environment, started=started,
-                finished=dt.datetime.now(dt.UTC), cancelled=self._cancel.is_set(), client_cert=client_cert,
+                targets=reports,
+                findings=tuple(run_findings),
+                environment=self.environment,
+                started=started,
+                finished=dt.datetime.now(dt.UTC),
+                cancelled=self._cancel.is_set(),
+                client_cert=client_cert,
             )
             self._emit(RunFinished(self._report))
         finally:
@@ -112,8 +117,6 @@ class Run:
     def _client_cert_findings(self) -> tuple[list[Finding], ClientCertificate | None]:
         cert = self.settings.client_cert
         if isinstance(cert, ClientCertProblem):
-            from pathlib import Path
-
             return [Finding(cert.code, Check.CLIENT_CERT, {"file": Path(cert.path).name}, cert.details)], None
         if isinstance(cert, ClientCertificate):
             return local_findings(cert), cert
@@ -138,7 +141,9 @@ class Run:
 
 
 def run_checks(
-    targets: Sequence[Target], settings: CheckSettings | None = None, listener: Listener | None = None,
+    targets: Sequence[Target],
+    settings: CheckSettings | None = None,
+    listener: Listener | None = None,
     environment: str = "",
 ) -> RunReport:
     """Check ``targets`` and return the report (blocking)."""

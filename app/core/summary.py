@@ -12,8 +12,14 @@ from app.core.words import explain
 
 WIDTH = 100
 _MARK = {Verdict.READY: "[ READY  ]", Verdict.ACTION_NEEDED: "[ ACTION ]", Verdict.COULD_NOT_CHECK: "[   ?    ]"}
-_STATUS = {Status.FAIL: "PROBLEM", Status.ERROR: "NOT CHECKED", Status.WARNING: "WARNING", Status.INFO: "NOTE",
-           Status.SKIPPED: "SKIPPED", Status.PASS: "OK"}
+_STATUS = {
+    Status.FAIL: "PROBLEM",
+    Status.ERROR: "NOT CHECKED",
+    Status.WARNING: "WARNING",
+    Status.INFO: "NOTE",
+    Status.SKIPPED: "SKIPPED",
+    Status.PASS: "OK",
+}
 
 
 def headline(report: RunReport) -> str:
@@ -33,13 +39,21 @@ def headline(report: RunReport) -> str:
     return f"{unknown} of {total} addresses could not be checked."
 
 
-def render(report: RunReport, environment_name: str = "", application_names: Mapping[str, str] | None = None,
-           verbose: bool = False) -> str:
+def render(
+    report: RunReport,
+    environment_name: str = "",
+    application_names: Mapping[str, str] | None = None,
+    verbose: bool = False,
+) -> str:
     """The whole report as text. ``verbose`` adds the technical details of every finding."""
     names = application_names or {}
-    out = [f"TLS Readiness Checker {__version__}" + (f" - {environment_name}" if environment_name else ""),
-           f"Checked {report.started:%Y-%m-%d %H:%M} UTC in {report.elapsed_ms / 1000:.1f} s", "",
-           f"RESULT: {headline(report)}", ""]
+    out = [
+        f"TLS Readiness Checker {__version__}" + (f" - {environment_name}" if environment_name else ""),
+        f"Checked {report.started:%Y-%m-%d %H:%M} UTC in {report.elapsed_ms / 1000:.1f} s",
+        "",
+        f"RESULT: {headline(report)}",
+        "",
+    ]
     if report.findings:
         out.append("Your client certificate")
         for f in report.findings:
@@ -54,8 +68,10 @@ def render(report: RunReport, environment_name: str = "", application_names: Map
         for t in targets:
             out.append(f"  {_MARK[t.verdict]} {t.target.name}")
             out.append(f"             {t.target.address.url}")
-            shown = t.findings if verbose else tuple(
-                f for f in t.findings if STATUS_RANK[f.status] >= STATUS_RANK[Status.WARNING]
+            shown = (
+                t.findings
+                if verbose
+                else tuple(f for f in t.findings if STATUS_RANK[f.status] >= STATUS_RANK[Status.WARNING])
             )
             for f in sorted(shown, key=lambda f: -STATUS_RANK[f.status]) if not verbose else shown:
                 out.extend(_finding_lines(f, verbose, indent=13))

@@ -50,7 +50,9 @@ def load_trust_file(path: str | Path) -> TrustAnchors:
     except OSError as exc:
         raise TrustFileError(f"The trusted-certificate file {name} cannot be read ({exc.strerror}).") from None
     if "-----BEGIN CERTIFICATE-----" not in text:
-        raise TrustFileError(f"The trusted-certificate file {name} holds no PEM certificate (-----BEGIN CERTIFICATE-----).")
+        raise TrustFileError(
+            f"The trusted-certificate file {name} holds no PEM certificate (-----BEGIN CERTIFICATE-----)."
+        )
     try:
         return TrustAnchors.from_pem(Path(name).name, text)
     except ValueError:
@@ -78,7 +80,7 @@ class ContextFactory:
             if key not in self._cache:
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 ctx.load_verify_locations(cafile=certifi.where())
-                for anchors in (*self.extra, *((target_anchors,) if target_anchors else ())):
+                for anchors in self._anchor_sets(target_anchors):
                     ctx.load_verify_locations(cadata=anchors.pem)
                 pin(ctx, version)
                 if self.client_cert is not None:
@@ -98,7 +100,10 @@ class ContextFactory:
 
     def is_extra_anchor(self, der: bytes, target_anchors: TrustAnchors | None = None) -> str:
         """The label of the extra anchor set holding ``der``, or empty when it is none of them."""
-        for anchors in (*self.extra, *((target_anchors,) if target_anchors else ())):
+        for anchors in self._anchor_sets(target_anchors):
             if der in anchors.ders:
                 return anchors.label
         return ""
+
+    def _anchor_sets(self, target_anchors: TrustAnchors | None) -> tuple[TrustAnchors, ...]:
+        return (*self.extra, target_anchors) if target_anchors else self.extra

@@ -105,7 +105,7 @@ class Authority:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),  # type: ignore[arg-type]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
             )
         )
@@ -160,6 +160,9 @@ class LabPki:
     def client_p12(self, password: str) -> bytes:
         """The practice client certificate as a password-protected ``.p12``, to try ``--client-cert``."""
         return pkcs12.serialize_key_and_certificates(
-            b"practice", self.client.key,  # type: ignore[arg-type]
-            self.client.cert, None, serialization.BestAvailableEncryption(password.encode()),
+            b"practice",
+            self.client.key,  # type: ignore[arg-type]
+            self.client.cert,
+            None,
+            serialization.BestAvailableEncryption(password.encode()),
         )

@@ -41,7 +41,9 @@ class Scenario:
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("ready", Behaviour.TLS, (Code.TLS12_OK, Code.TLS13_OK, Code.LEGACY_TLS_REFUSED, Code.CERT_OK, Code.HTTP_OK)),
+    Scenario(
+        "ready", Behaviour.TLS, (Code.TLS12_OK, Code.TLS13_OK, Code.LEGACY_TLS_REFUSED, Code.CERT_OK, Code.HTTP_OK)
+    ),
     Scenario("tls12-only", Behaviour.TLS, (Code.TLS12_OK, Code.TLS13_NOT_OFFERED, Code.CERT_OK, Code.HTTP_OK)),
     Scenario("legacy-only", Behaviour.TLS, (Code.TLS12_REFUSED,)),
     Scenario("legacy-too", Behaviour.TLS, (Code.TLS12_OK, Code.LEGACY_TLS_ACCEPTED, Code.CERT_OK)),

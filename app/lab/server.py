@@ -6,6 +6,7 @@ optionally on fixed ports). Every server stops when :meth:`PracticeLab.stop` is 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import selectors
 import socket
@@ -62,13 +63,15 @@ def _contexts(pki: LabPki) -> dict[str, ssl.SSLContext]:
         "legacy-too": _context(good, low=v10, high=v13, ciphers=legacy),
         "no-common-cipher": _context(good, high=v12, ciphers="NULL-SHA256:@SECLEVEL=0"),
         "expired": _context(ca.issue(not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=3))),
-        "not-yet-valid": _context(ca.issue(not_before=now + dt.timedelta(days=5), not_after=now + dt.timedelta(days=400))),
+        "not-yet-valid": _context(
+            ca.issue(not_before=now + dt.timedelta(days=5), not_after=now + dt.timedelta(days=400))
+        ),
         "expiring-soon": _context(ca.issue(not_after=now + dt.timedelta(days=12))),
         "wrong-name": _context(ca.issue(("other-server.example",))),
         "untrusted": _context(pki.stranger.issue()),
         "self-signed": _context(self_signed()),
         "weak-signature": _context(ca.issue_sha1(), ciphers=legacy),
-        "weak-key": _context(ca.issue(key=rsa.generate_private_key(65537, 1024)), ciphers=legacy),
+        "weak-key": _context(ca.issue(key=rsa.generate_private_key(65537, 1024)), ciphers=legacy),  # noqa: S505
         "client-cert-tls12": _context(good, high=v12, client_ca=pki.client_ca.pem),
         "client-cert-tls13": _context(good, client_ca=pki.client_ca.pem),
         "forbidden": _context(good),
@@ -125,18 +128,14 @@ class PracticeLab:
     def stop(self) -> None:
         """Stop serving and close every socket."""
         self._stop.set()
-        try:
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
-        except OSError:
-            pass
         if self._thread is not None:
             self._thread.join(timeout=2)
         with self._lock:
             for sock in [*(li.sock for li in self._listeners.values()), *self._held, self._wake_r, self._wake_w]:
-                try:
+                with contextlib.suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass
             self._held.clear()
         self._selector.close()
 
@@ -180,8 +179,9 @@ class PracticeLab:
                     continue
                 conn.setblocking(True)
                 conn.settimeout(IO_TIMEOUT)
-                threading.Thread(target=self._handle, args=(listener, conn), daemon=True,
-                                 name=f"lab {listener.scenario.name}").start()
+                threading.Thread(
+                    target=self._handle, args=(listener, conn), daemon=True, name=f"lab {listener.scenario.name}"
+                ).start()
 
     def _handle(self, listener: _Listener, conn: socket.socket) -> None:
         behaviour = listener.scenario.behaviour

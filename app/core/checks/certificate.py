@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtensionOID
 
 from app.core.findings import Code
 
@@ -83,7 +82,7 @@ def describe(der: bytes) -> CertificateInfo:
     key = cert.public_key()
     key_type, bits = _key_facts(key)
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         names = tuple(
             [str(n) for n in san.get_values_for_type(x509.DNSName)]
             + [str(n) for n in san.get_values_for_type(x509.IPAddress)]

@@ -20,14 +20,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, describe
 from app.core.der import looks_like_pkcs12
-from app.core.keyload import load_cert_and_key
 from app.core.findings import Check, Code, Finding
+from app.core.keyload import load_cert_and_key
 
 MAX_FILE_BYTES = 1_000_000
-_KEY_BLOCK = re.compile(
-    rb"-----BEGIN (?:RSA |EC |ENCRYPTED |DSA )?PRIVATE KEY-----.+?-----END (?:RSA |EC |ENCRYPTED |DSA )?PRIVATE KEY-----",
-    re.DOTALL,
-)
+_KEY_KIND = rb"(?:RSA |EC |ENCRYPTED |DSA )?PRIVATE KEY"
+_KEY_BLOCK = re.compile(rb"-----BEGIN " + _KEY_KIND + rb"-----.+?-----END " + _KEY_KIND + rb"-----", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -95,8 +93,10 @@ def _load_pkcs12(name: str, data: bytes, secret: bytes | None) -> ClientCertific
         return ClientCertProblem(
             name, Code.CLIENT_CERT_BAD_PASSWORD, "the PKCS#12 file did not open with the password given"
         )
-    except Exception as exc:  # noqa: BLE001 - any parser failure is an unreadable file
-        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the PKCS#12 file is damaged ({type(exc).__name__})")
+    except Exception as exc:
+        return ClientCertProblem(
+            name, Code.CLIENT_CERT_UNREADABLE, f"the PKCS#12 file is damaged ({type(exc).__name__})"
+        )
     if cert is None or key is None:
         missing = "certificate" if cert is None else "private key"
         return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the file holds no {missing}")
@@ -122,23 +122,31 @@ def _load_pem(name: str, data: bytes, secret: bytes | None) -> ClientCertificate
         key = serialization.load_pem_private_key(block.group(0), None)
     except ValueError as exc:
         if "decrypt" in str(exc).lower() or "password" in str(exc).lower():
-            return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, "the private key did not open with the password given")
+            return ClientCertProblem(
+                name, Code.CLIENT_CERT_BAD_PASSWORD, "the private key did not open with the password given"
+            )
         return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "the private key is damaged")
-    except Exception as exc:  # noqa: BLE001 - unsupported key types and the like
-        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the private key cannot be used ({type(exc).__name__})")
+    except Exception as exc:
+        return ClientCertProblem(
+            name, Code.CLIENT_CERT_UNREADABLE, f"the private key cannot be used ({type(exc).__name__})"
+        )
     return _build(name, key, tuple(certs))
 
 
-def _build(name: str, key: PrivateKeyTypes, chain: tuple[x509.Certificate, ...]) -> ClientCertificate | ClientCertProblem:
+def _build(
+    name: str, key: PrivateKeyTypes, chain: tuple[x509.Certificate, ...]
+) -> ClientCertificate | ClientCertProblem:
     ders = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
     # The certificate that goes with the key comes first; files do not always put it there.
     public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     ordered = sorted(
         zip(chain, ders, strict=True),
-        key=lambda pair: pair[0].public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        != public,
+        key=lambda pair: (
+            pair[0]
+            .public_key()
+            .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            != public
+        ),
     )
     leaf, leaf_der = ordered[0]
     matches = (
@@ -156,18 +164,33 @@ def local_findings(cert: ClientCertificate, now: dt.datetime | None = None) -> l
     """What can be said about the certificate before any server sees it."""
     now = now or dt.datetime.now(dt.UTC)
     info = cert.info
-    params = {"subject": info.subject, "file": Path(cert.path).name, "until": info.not_after.date().isoformat(),
-              "from": info.not_before.date().isoformat(), "days": str(info.days_left(now))}
+    params = {
+        "subject": info.subject,
+        "file": Path(cert.path).name,
+        "until": info.not_after.date().isoformat(),
+        "from": info.not_before.date().isoformat(),
+        "days": str(info.days_left(now)),
+    }
     findings: list[Finding] = []
     if not cert.key_matches:
-        findings.append(Finding(Code.CLIENT_CERT_KEY_MISMATCH, Check.CLIENT_CERT, params,
-                                "the private key in the file does not belong to the certificate"))
+        findings.append(
+            Finding(
+                Code.CLIENT_CERT_KEY_MISMATCH,
+                Check.CLIENT_CERT,
+                params,
+                "the private key in the file does not belong to the certificate",
+            )
+        )
     if now > info.not_after:
         findings.append(Finding(Code.CLIENT_CERT_EXPIRED, Check.CLIENT_CERT, params, f"valid until {info.not_after}"))
     elif now < info.not_before:
-        findings.append(Finding(Code.CLIENT_CERT_NOT_YET_VALID, Check.CLIENT_CERT, params, f"valid from {info.not_before}"))
+        findings.append(
+            Finding(Code.CLIENT_CERT_NOT_YET_VALID, Check.CLIENT_CERT, params, f"valid from {info.not_before}")
+        )
     elif info.days_left(now) <= EXPIRING_SOON_DAYS:
-        findings.append(Finding(Code.CLIENT_CERT_EXPIRING_SOON, Check.CLIENT_CERT, params, f"valid until {info.not_after}"))
+        findings.append(
+            Finding(Code.CLIENT_CERT_EXPIRING_SOON, Check.CLIENT_CERT, params, f"valid until {info.not_after}")
+        )
     usage = _usage_problem(info.der)
     if usage:
         findings.append(Finding(Code.CLIENT_CERT_WRONG_USAGE, Check.CLIENT_CERT, params, usage))

@@ -67,10 +67,23 @@ class HandshakeOutcome(StrEnum):
     ERROR = "error"
 
 
-_VERSION_REFUSED = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "VERSION_TOO_LOW", "VERSION_TOO_HIGH",
-                    "WRONG_SSL_VERSION", "TLSV1_ALERT_INAPPROPRIATE_FALLBACK"}
-_NOT_TLS = {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "PACKET_LENGTH_TOO_LONG",
-            "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL", "RECORD_LENGTH_MISMATCH"}
+_VERSION_REFUSED = {
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "UNSUPPORTED_PROTOCOL",
+    "VERSION_TOO_LOW",
+    "VERSION_TOO_HIGH",
+    "WRONG_SSL_VERSION",
+    "TLSV1_ALERT_INAPPROPRIATE_FALLBACK",
+}
+_NOT_TLS = {
+    "WRONG_VERSION_NUMBER",
+    "HTTP_REQUEST",
+    "HTTPS_PROXY_REQUEST",
+    "PACKET_LENGTH_TOO_LONG",
+    "RECORD_LAYER_FAILURE",
+    "UNKNOWN_PROTOCOL",
+    "RECORD_LENGTH_MISMATCH",
+}
 _LOCAL = {"NO_CIPHERS_AVAILABLE", "NO_PROTOCOLS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM"}
 
 
@@ -161,7 +174,9 @@ def handshake(
         return (time.monotonic() - started) * 1000.0
 
     if not version.locally_available:
-        return HandshakeResult(version, HandshakeOutcome.LOCAL_UNSUPPORTED, error=f"this Python's OpenSSL has no {version.label}")
+        return HandshakeResult(
+            version, HandshakeOutcome.LOCAL_UNSUPPORTED, error=f"this Python's OpenSSL has no {version.label}"
+        )
     try:
         ctx = context() if callable(context) else context
     except (ssl.SSLError, ValueError) as exc:
@@ -170,34 +185,57 @@ def handshake(
         try:
             sock = connect(address.sockaddr, address.family, budget)
         except StepTimeout:
-            return HandshakeResult(version, HandshakeOutcome.CONNECT_FAILED, error="connection timed out", elapsed_ms=ms())
+            return HandshakeResult(
+                version, HandshakeOutcome.CONNECT_FAILED, error="connection timed out", elapsed_ms=ms()
+            )
         except OSError as exc:
             return HandshakeResult(version, HandshakeOutcome.CONNECT_FAILED, error=str(exc), elapsed_ms=ms())
     sslsock: ssl.SSLSocket | None = None
     try:
-        sslsock = ctx.wrap_socket(
-            sock, server_hostname=host, do_handshake_on_connect=False, suppress_ragged_eofs=False
-        )
+        sslsock = ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False, suppress_ragged_eofs=False)
         ssl_step(sslsock, sslsock.do_handshake, budget)
     except StepTimeout:
-        return HandshakeResult(version, HandshakeOutcome.TIMEOUT, error="the handshake did not finish in time",
-                               chain=_chain_of(sslsock), elapsed_ms=ms())
+        return HandshakeResult(
+            version,
+            HandshakeOutcome.TIMEOUT,
+            error="the handshake did not finish in time",
+            chain=_chain_of(sslsock),
+            elapsed_ms=ms(),
+        )
     except ssl.SSLCertVerificationError as exc:
         return HandshakeResult(
-            version, HandshakeOutcome.CERT_VERIFY_FAILED, tls_reason=exc.reason or "",
-            verify_code=getattr(exc, "verify_code", None), verify_message=getattr(exc, "verify_message", "") or "",
-            error=str(exc), chain=_chain_of(sslsock), elapsed_ms=ms(),
+            version,
+            HandshakeOutcome.CERT_VERIFY_FAILED,
+            tls_reason=exc.reason or "",
+            verify_code=getattr(exc, "verify_code", None),
+            verify_message=getattr(exc, "verify_message", "") or "",
+            error=str(exc),
+            chain=_chain_of(sslsock),
+            elapsed_ms=ms(),
         )
     except ssl.SSLError as exc:
         # When the server ends the handshake after our side verified its certificate (a refused client
         # certificate in TLS 1.2), OpenSSL still holds the verified chain: the certificate did verify.
         checked = verified_chain(sslsock) if sslsock is not None and ctx.verify_mode == ssl.CERT_REQUIRED else ()
-        return HandshakeResult(version, _classify(exc), verified=bool(checked), tls_reason=exc.reason or "",
-                               error=str(exc), chain=_chain_of(sslsock), anchor=checked[-1] if checked else b"",
-                               client_cert_offered=client_cert_offered, elapsed_ms=ms())
+        return HandshakeResult(
+            version,
+            _classify(exc),
+            verified=bool(checked),
+            tls_reason=exc.reason or "",
+            error=str(exc),
+            chain=_chain_of(sslsock),
+            anchor=checked[-1] if checked else b"",
+            client_cert_offered=client_cert_offered,
+            elapsed_ms=ms(),
+        )
     except OSError as exc:  # reset, broken pipe
-        return HandshakeResult(version, HandshakeOutcome.CLOSED, error=str(exc) or type(exc).__name__,
-                               chain=_chain_of(sslsock), elapsed_ms=ms())
+        return HandshakeResult(
+            version,
+            HandshakeOutcome.CLOSED,
+            error=str(exc) or type(exc).__name__,
+            chain=_chain_of(sslsock),
+            elapsed_ms=ms(),
+        )
     except ValueError as exc:  # e.g. a host name the ssl module will not take
         close_quietly(sock)
         return HandshakeResult(version, HandshakeOutcome.ERROR, error=str(exc), elapsed_ms=ms())
@@ -212,9 +250,16 @@ def handshake(
         if request_path is not None:
             answer = http.exchange(sslsock, host, port, request_path, budget.fresh())
         return HandshakeResult(
-            version, HandshakeOutcome.ACCEPTED, verified=verified, negotiated=negotiated,
-            cipher=cipher[0] if cipher else "", chain=chain, anchor=anchor,
-            client_cert_offered=client_cert_offered, http=answer, elapsed_ms=handshake_ms,
+            version,
+            HandshakeOutcome.ACCEPTED,
+            verified=verified,
+            negotiated=negotiated,
+            cipher=cipher[0] if cipher else "",
+            chain=chain,
+            anchor=anchor,
+            client_cert_offered=client_cert_offered,
+            http=answer,
+            elapsed_ms=handshake_ms,
         )
     finally:
         close_quietly(sslsock or sock)
@@ -237,4 +282,3 @@ def _classify(exc: ssl.SSLError) -> HandshakeOutcome:
 
 def _chain_of(sslsock: ssl.SSLSocket | None) -> tuple[bytes, ...]:
     return peer_chain(sslsock) if sslsock is not None else ()
-

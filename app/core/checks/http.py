@@ -86,7 +86,9 @@ def exchange(sslsock: ssl.SSLSocket, host: str, port: int, path: str, budget: Bu
     try:
         send_all(sslsock, build_request(host, port, path), budget)
     except StepTimeout:
-        return HttpResult(HttpOutcome.TIMEOUT, error="could not send the request in time", elapsed_ms=budget.elapsed_ms())
+        return HttpResult(
+            HttpOutcome.TIMEOUT, error="could not send the request in time", elapsed_ms=budget.elapsed_ms()
+        )
     except OSError as exc:  # ssl.SSLError included
         write_error = exc
     head = b""
@@ -134,6 +136,9 @@ def parse_head(head: bytes, elapsed_ms: float = 0.0) -> HttpResult:
         if name.strip().lower() == "server":
             server = value.strip()[:200]
     return HttpResult(
-        HttpOutcome.ANSWERED, int(parts[1]), parts[2].strip() if len(parts) > 2 else "", server,
+        HttpOutcome.ANSWERED,
+        int(parts[1]),
+        parts[2].strip() if len(parts) > 2 else "",
+        server,
         elapsed_ms=elapsed_ms,
     )

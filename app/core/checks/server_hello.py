@@ -16,20 +16,58 @@ from app.core.der import DerError, name_to_text
 from app.core.net import Budget, StepTimeout, close_quietly, recv_some, send_all
 
 _CIPHERS = (
-    0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC009, 0xC013, 0xC00A, 0xC014, 0xC023, 0xC027,
-    0xC024, 0xC028, 0x009C, 0x009D, 0x002F, 0x0035, 0x003C, 0x003D, 0x009E, 0x009F, 0x0033, 0x0039,
-    0x000A, 0x00FF,
+    0xC02B,
+    0xC02F,
+    0xC02C,
+    0xC030,
+    0xCCA9,
+    0xCCA8,
+    0xC009,
+    0xC013,
+    0xC00A,
+    0xC014,
+    0xC023,
+    0xC027,
+    0xC024,
+    0xC028,
+    0x009C,
+    0x009D,
+    0x002F,
+    0x0035,
+    0x003C,
+    0x003D,
+    0x009E,
+    0x009F,
+    0x0033,
+    0x0039,
+    0x000A,
+    0x00FF,
 )
 _GROUPS = (0x001D, 0x0017, 0x0018, 0x0019, 0x0100)
 _SIGALGS = (0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0201, 0x0203)
 _MAX_FLIGHT = 256 * 1024
 
 ALERT_NAMES = {
-    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 22: "record_overflow",
-    40: "handshake_failure", 42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
-    45: "certificate_expired", 46: "certificate_unknown", 47: "illegal_parameter", 48: "unknown_ca",
-    49: "access_denied", 50: "decode_error", 51: "decrypt_error", 70: "protocol_version",
-    71: "insufficient_security", 80: "internal_error", 86: "inappropriate_fallback", 112: "unrecognized_name",
+    0: "close_notify",
+    10: "unexpected_message",
+    20: "bad_record_mac",
+    22: "record_overflow",
+    40: "handshake_failure",
+    42: "bad_certificate",
+    43: "unsupported_certificate",
+    44: "certificate_revoked",
+    45: "certificate_expired",
+    46: "certificate_unknown",
+    47: "illegal_parameter",
+    48: "unknown_ca",
+    49: "access_denied",
+    50: "decode_error",
+    51: "decrypt_error",
+    70: "protocol_version",
+    71: "insufficient_security",
+    80: "internal_error",
+    86: "inappropriate_fallback",
+    112: "unrecognized_name",
     116: "certificate_required",
 }
 
@@ -85,8 +123,14 @@ def client_hello(host: str | None) -> bytes:
     exts += _ext(13, struct.pack("!H", len(sigs)) + sigs)
     exts += _ext(23, b"")
     body = (
-        b"\x03\x03" + os.urandom(32) + b"\x00" + struct.pack("!H", len(suites)) + suites + b"\x01\x00"
-        + struct.pack("!H", len(exts)) + exts
+        b"\x03\x03"
+        + os.urandom(32)
+        + b"\x00"
+        + struct.pack("!H", len(suites))
+        + suites
+        + b"\x01\x00"
+        + struct.pack("!H", len(exts))
+        + exts
     )
     handshake = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake
@@ -201,6 +245,4 @@ class _Flight:
         self.cas = tuple(names)
 
     def result(self, outcome: HelloOutcome, alert: str = "", error: str = "") -> ServerHelloResult:
-        return ServerHelloResult(
-            outcome, self.version, self.cipher, self.chain, self.requested, self.cas, alert, error
-        )
+        return ServerHelloResult(outcome, self.version, self.cipher, self.chain, self.requested, self.cas, alert, error)

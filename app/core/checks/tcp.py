@@ -104,9 +104,7 @@ def connect_first(addresses: tuple[ResolvedAddress, ...], budget: Budget) -> tup
             attempts.append(TcpAttempt(address.ip, TcpOutcome.TIMEOUT, attempt_budget.elapsed_ms(), "no answer"))
             continue
         except OSError as exc:
-            attempts.append(
-                TcpAttempt(address.ip, classify_os_error(exc), attempt_budget.elapsed_ms(), _describe(exc))
-            )
+            attempts.append(TcpAttempt(address.ip, classify_os_error(exc), attempt_budget.elapsed_ms(), _describe(exc)))
             continue
         attempts.append(TcpAttempt(address.ip, TcpOutcome.CONNECTED, attempt_budget.elapsed_ms()))
         return TcpResult(tuple(attempts), address), sock
@@ -115,4 +113,3 @@ def connect_first(addresses: tuple[ResolvedAddress, ...], budget: Budget) -> tup
 
 def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
-
