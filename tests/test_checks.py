@@ -19,8 +19,6 @@ from app.core.findings import Code
 from app.core.net import Budget
 from tests.servers import server_context
 
-LOCAL = ResolvedAddress(socket.AF_INET, ("127.0.0.1", 0))
-
 
 def at(port: int) -> ResolvedAddress:
     return ResolvedAddress(socket.AF_INET, ("127.0.0.1", port))

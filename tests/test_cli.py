@@ -183,3 +183,53 @@ def test_the_real_program_runs_from_a_fresh_process():
     data = json.loads(result.stdout)
     jsonschema.validate(data, SCHEMA)
     assert {t["application"] for t in data["targets"]} == {"lab-certificate"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses a pseudo-terminal")
+def test_password_is_asked_for_without_echo_when_interactive(tmp_path, lab):
+    import pty
+    import select
+    import time
+
+    secret = "Typed-At-The-Prompt-1"
+    (tmp_path / "me.p12").write_bytes(lab.pki.client_p12(secret))
+    ca = _lab_ca(lab, tmp_path)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real program on a terminal
+        os.execv(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "check",
+                "--url",
+                lab.url("client-cert-tls12"),
+                "--ca-file",
+                str(ca),
+                "--client-cert",
+                str(tmp_path / "me.p12"),
+            ],
+        )
+    seen = b""
+
+    def read_until(marker: bytes, seconds: float) -> None:
+        nonlocal seen
+        end = time.monotonic() + seconds
+        while marker not in seen and time.monotonic() < end:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    read_until(b"Password for me.p12", 60)
+    os.write(fd, secret.encode() + b"\n")
+    read_until(b"RESULT:", 60)
+    read_until(b"\n\n\n", 2)
+    _, status = os.waitpid(pid, 0)
+    text = seen.decode(errors="replace")
+    assert "Password for me.p12" in text
+    assert secret not in text
+    assert "This computer is ready for TLS 1.2" in text, text
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -74,7 +74,10 @@ def name_to_text(der: bytes) -> str:
         if set_tag != 0x31:
             raise DerError("an RDN is a SET")
         for _, atv in read_all(rdn):
-            (oid_tag, oid), (vtag, raw) = read_all(atv)[:2]
+            items = read_all(atv)
+            if len(items) < 2:
+                raise DerError("an attribute has a type and a value")
+            (oid_tag, oid), (vtag, raw) = items[:2]
             if oid_tag != 0x06:
                 raise DerError("an attribute starts with its OID")
             dotted = decode_oid(oid)

@@ -30,8 +30,9 @@ def headline(report: RunReport) -> str:
     if report.cancelled:
         return "The check was cancelled before it finished."
     if report.verdict is Verdict.READY:
-        noun = "address" if total == 1 else f"{total} addresses"
-        return f"This computer is ready for TLS 1.2 ({noun} checked, all ready)."
+        if total == 1:
+            return "This computer is ready for TLS 1.2 (1 address checked)."
+        return f"This computer is ready for TLS 1.2 ({total} addresses checked, all ready)."
     if report.verdict is Verdict.ACTION_NEEDED:
         if bad == 0:
             return "Your client certificate needs attention."
@@ -67,7 +68,8 @@ def render(
             out.append(names.get(app, app))
         for t in targets:
             out.append(f"  {_MARK[t.verdict]} {t.target.name}")
-            out.append(f"             {t.target.address.url}")
+            if t.target.name != t.target.address.url:
+                out.append(f"             {t.target.address.url}")
             shown = (
                 t.findings
                 if verbose
