@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app.core.checks import http
 from app.core.checks.certificate import (
     EXPIRING_SOON_DAYS,
     CertificateInfo,
@@ -79,17 +80,7 @@ class ProbeSet:
     client_cert_given: bool
 
 
-_CLIENT_CERT_ALERTS = {
-    "SSLV3_ALERT_BAD_CERTIFICATE",
-    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
-    "SSLV3_ALERT_CERTIFICATE_REVOKED",
-    "SSLV3_ALERT_CERTIFICATE_EXPIRED",
-    "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
-    "TLSV1_ALERT_UNKNOWN_CA",
-    "TLSV1_ALERT_ACCESS_DENIED",
-    "TLSV1_ALERT_DECRYPT_ERROR",
-    "TLSV13_ALERT_CERTIFICATE_REQUIRED",
-}
+_CLIENT_CERT_ALERTS = http.CLIENT_CERT_MISSING_REASONS | http.CLIENT_CERT_REFUSED_REASONS
 
 
 def _client_cert_refusal(result: HandshakeResult, hello: ServerHelloResult) -> bool:

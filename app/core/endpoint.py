@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 from app.core import assess
 from app.core.checks import dns, server_hello, tcp
+from app.core.checks.certificate import CertificateInfo
 from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion, handshake, version_probe_context
 from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
-from app.core.model import CheckSettings, Target, TargetReport
+from app.core.model import CheckSettings, Target, TargetReport, TrustResult
 from app.core.net import Budget, close_quietly, connect
 from app.core.tls_contexts import ContextFactory
 
@@ -91,6 +92,19 @@ def _not_tried(version: TlsVersion) -> HandshakeResult:
     return HandshakeResult(version, HandshakeOutcome.NOT_TRIED, error="not tried: the server does not speak TLS")
 
 
+@dataclass
+class _Facts:
+    """What an endpoint check learns besides findings, filled in as it goes (see :class:`TargetReport`)."""
+
+    addresses: tuple[str, ...] = ()
+    connected_address: str = ""
+    protocol: str = ""
+    cipher: str = ""
+    chain: tuple[CertificateInfo, ...] = ()
+    trust: tuple[TrustResult, ...] = ()
+    acceptable_client_cas: tuple[str, ...] = ()
+
+
 class EndpointCheck:
     """The checks of one endpoint, sharing a run's contexts, connection slots and probe threads."""
 
@@ -124,10 +138,10 @@ class EndpointCheck:
         """Check the endpoint. Returns a report in every case (cancel and internal errors included)."""
         started = time.monotonic()
         findings: list[Finding] = []
-        state: dict[str, object] = {}
+        facts = _Facts()
         current: list[Check] = []
         try:
-            self._run(findings, state, current)
+            self._run(findings, facts, current)
         except Cancelled:
             done = {f.check for f in findings}
             for check in current or [Check.DNS]:
@@ -147,8 +161,14 @@ class EndpointCheck:
         report = TargetReport(
             target=self.target,
             findings=tuple(findings),
+            addresses=facts.addresses,
+            connected_address=facts.connected_address,
+            protocol=facts.protocol,
+            cipher=facts.cipher,
+            chain=facts.chain,
+            trust=facts.trust,
+            acceptable_client_cas=facts.acceptable_client_cas,
             elapsed_ms=(time.monotonic() - started) * 1000.0,
-            **state,  # type: ignore[arg-type]
         )
         self.emit(TargetFinished(report))
         return report
@@ -161,11 +181,11 @@ class EndpointCheck:
         findings.extend(new)
         self.emit(CheckFinished(self.target.id, check, tuple(new)))
 
-    def _run(self, findings: list[Finding], state: dict[str, object], current: list[Check]) -> None:
+    def _run(self, findings: list[Finding], facts: _Facts, current: list[Check]) -> None:
         address = self.target.address
         self._step(Check.DNS, current)
         resolved = dns.resolve(address.host, address.port, self.budget())
-        state["addresses"] = tuple(a.ip for a in resolved.addresses)
+        facts.addresses = tuple(a.ip for a in resolved.addresses)
         self._done(Check.DNS, findings, assess.dns_findings(resolved))
         if resolved.outcome is not dns.DnsOutcome.FOUND:
             return
@@ -181,7 +201,7 @@ class EndpointCheck:
         if connected.address is None or sock is None:
             self.slots.release(self.key)
             return
-        state["connected_address"] = connected.address.ip
+        facts.connected_address = connected.address.ip
         for check in _PROBE_CHECKS:
             self._step(check, current)
         # The first handshake uses the connection just opened and gives its slot back when done;
@@ -190,9 +210,9 @@ class EndpointCheck:
 
         now = dt.datetime.now(dt.UTC)
         main = probes.tls12 if probes.tls12.negotiated else probes.tls13
-        state["protocol"] = main.negotiated
-        state["cipher"] = main.cipher
-        state["acceptable_client_cas"] = probes.hello.acceptable_cas
+        facts.protocol = main.negotiated
+        facts.cipher = main.cipher
+        facts.acceptable_client_cas = probes.hello.acceptable_cas
         protocol = assess.protocol_findings(probes, address.host)
         for check in (Check.TLS12, Check.TLS13, Check.LEGACY):
             self._done(check, findings, [f for f in protocol if f.check is check])
@@ -203,8 +223,8 @@ class EndpointCheck:
                 break
         own = self.target.anchors is not None and anchor_label == self.target.anchors.label
         cert, chain, trust = assess.certificate_findings(probes, address.host, now, anchor_label, own)
-        state["chain"] = chain
-        state["trust"] = trust
+        facts.chain = chain
+        facts.trust = trust
         self._done(Check.CERTIFICATE, findings, cert)
         self._done(Check.HTTP, findings, assess.http_findings(probes, address.host))
         self._done(Check.CLIENT_CERT, findings, assess.client_cert_findings(probes, address.host))
@@ -212,7 +232,6 @@ class EndpointCheck:
     def _start_probes(self, address: dns.ResolvedAddress, sock: socket.socket) -> dict[str, Future[object]]:
         host, port, path = self.target.address.host, self.target.address.port, self.target.address.path
         anchors = self.target.anchors
-        has_cert = self._client_cert_given()
         futures: dict[str, Future[object]] = {}
         futures["tls12"] = self.pool.submit(
             self._first_handshake,
@@ -226,7 +245,6 @@ class EndpointCheck:
                 sock=sock,
                 request_path=path,
                 port=port,
-                client_cert_offered=has_cert,
             ),
         )
         futures["tls13"] = self.pool.submit(
@@ -239,7 +257,6 @@ class EndpointCheck:
                 self.budget(),
                 request_path=path,
                 port=port,
-                client_cert_offered=has_cert,
             ),
             _not_tried(TlsVersion.TLS1_3),
         )

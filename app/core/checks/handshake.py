@@ -104,7 +104,6 @@ class HandshakeResult:
         error: the full technical message.
         chain: the certificates the server sent, DER, leaf first (also after a failed verification).
         anchor: the trusted root that verification ended at, DER (empty when not verified).
-        client_cert_offered: True when the context held the user's certificate (sent if the server asked).
         http: the answer to our request after the handshake, when one was made.
         elapsed_ms: handshake time (connection included when this handshake opened its own).
     """
@@ -120,7 +119,6 @@ class HandshakeResult:
     error: str = ""
     chain: tuple[bytes, ...] = ()
     anchor: bytes = b""
-    client_cert_offered: bool = False
     http: http.HttpResult | None = None
     elapsed_ms: float = 0.0
 
@@ -164,7 +162,6 @@ def handshake(
     sock: socket.socket | None = None,
     request_path: str | None = None,
     port: int = 443,
-    client_cert_offered: bool = False,
 ) -> HandshakeResult:
     """Connect (unless given an open ``sock``), handshake with ``context`` and, when ``request_path`` is
     given and the handshake succeeded, send one HTTP request. Raises only ``Cancelled``."""
@@ -225,7 +222,6 @@ def handshake(
             error=str(exc),
             chain=_chain_of(sslsock),
             anchor=checked[-1] if checked else b"",
-            client_cert_offered=client_cert_offered,
             elapsed_ms=ms(),
         )
     except OSError as exc:  # reset, broken pipe
@@ -257,7 +253,6 @@ def handshake(
             cipher=cipher[0] if cipher else "",
             chain=chain,
             anchor=anchor,
-            client_cert_offered=client_cert_offered,
             http=answer,
             elapsed_ms=handshake_ms,
         )
