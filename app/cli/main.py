@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from app import __version__
-from app.core.addresses import parse_address
-from app.core.catalog import Catalog, load_catalog, targets_for, user_catalog_path
+from app.core.catalog import Catalog, load_catalog, user_catalog_path
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, load_client_certificate
 from app.core.errors import InputError
 from app.core.findings import Verdict
-from app.core.model import CheckSettings, Target
+from app.core.model import CheckSettings
+from app.core.plan import plan_targets
 from app.core.report_json import report_json
 from app.core.runner import Run
 from app.core.summary import render
 from app.core.tls_contexts import load_trust_file
+from app.lab import PracticeLab, start_lab
 
 EXIT_READY, EXIT_PROBLEMS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_TIMEOUT = 300.0
@@ -172,21 +173,15 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         extra_trust=tuple(load_trust_file(p) for p in args.ca_file),
         client_cert=_client_cert(args),
     )
-    urls = [parse_address(u) for u in args.url]
-    lab = None
     env = catalog.environment(args.env) if args.env else None
-    try:
-        targets: list[Target] = []
-        if env is not None:
-            endpoints = catalog.select(env.id, args.app, args.all_addresses)
-            if env.practice and any(e.lab for e in endpoints):
-                from app.lab import start_lab
+    labs: list[PracticeLab] = []
 
-                lab = start_lab()
-                targets = targets_for(endpoints, lab.urls(), lab.anchors)
-            else:
-                targets = targets_for(endpoints)
-        targets += [Target(a.url, a.url, a) for a in urls]
+    def lab_provider() -> PracticeLab:
+        labs.append(start_lab())
+        return labs[-1]
+
+    try:
+        targets = plan_targets(catalog, args.env, args.app, args.url, args.all_addresses, lab_provider)
         if env is not None and env.note and not args.json:
             err.write(f"Note: {env.note}\n")
         run = Run(targets, settings, environment=env.id if env else "")
@@ -200,7 +195,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if report is None:
                 raise
     finally:
-        if lab is not None:
+        for lab in labs:
             lab.stop()
     if args.json:
         out.write(report_json(report, catalog.version) + "\n")
@@ -229,7 +224,6 @@ def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProb
 
 
 def _lab(args: argparse.Namespace, out: TextIO) -> int:
-    from app.lab import start_lab
     from app.lab.scenarios import SCENARIOS
 
     lab = start_lab(args.port_base)

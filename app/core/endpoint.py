@@ -22,7 +22,7 @@ from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
 from app.core.model import CheckSettings, Target, TargetReport, TrustResult
-from app.core.net import Budget, close_quietly, connect
+from app.core.net import Budget, CancelFlag, close_quietly, connect
 from app.core.tls_contexts import ContextFactory
 
 
@@ -63,7 +63,7 @@ class ServerSlots:
         self._lock = threading.Lock()
         self._slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 
-    def acquire(self, key: tuple[str, int], cancel: threading.Event) -> None:
+    def acquire(self, key: tuple[str, int], cancel: threading.Event | CancelFlag) -> None:
         """Wait (cancellably) for a free connection slot to ``key``."""
         with self._lock:
             sem = self._slots.setdefault(key, threading.BoundedSemaphore(self._per_server))
@@ -76,7 +76,7 @@ class ServerSlots:
         self._slots[key].release()
 
     @contextmanager
-    def hold(self, key: tuple[str, int], cancel: threading.Event) -> Iterator[None]:
+    def hold(self, key: tuple[str, int], cancel: threading.Event | CancelFlag) -> Iterator[None]:
         """Hold a slot for the duration of a ``with`` block."""
         self.acquire(key, cancel)
         try:
@@ -115,7 +115,7 @@ class EndpointCheck:
         contexts: ContextFactory,
         slots: ServerSlots,
         pool: ThreadPoolExecutor,
-        cancel: threading.Event,
+        cancel: threading.Event | CancelFlag,
         emit: EventSink,
     ) -> None:
         self.target = target

@@ -1,7 +1,9 @@
 """Socket operations that honour a deadline and a cancel flag.
 
-Every blocking step (connect, handshake, read, write) runs on a non-blocking socket in short slices, so a
-timeout is exact and Cancel takes effect within one slice (50 ms), whatever the network does.
+Every blocking step (connect, handshake, read, write) runs on a non-blocking socket and waits in ``select()``
+until the socket is ready, the deadline passes, or the run is cancelled. A run's :class:`CancelFlag` owns a
+socket that becomes readable on cancel, so every waiting thread wakes at once without polling (a plain
+``threading.Event`` also works, checked every 50 ms).
 """
 
 from __future__ import annotations
@@ -25,6 +27,50 @@ SLICE = 0.05
 T = TypeVar("T")
 
 
+class CancelFlag:
+    """A run's cancel flag: set once, seen at once by every thread waiting in :func:`wait_io`.
+
+    Behaves like ``threading.Event`` (``set``, ``is_set``, ``wait``); :meth:`close` it when the run is over.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._closed = False
+
+    def set(self) -> None:
+        """Cancel: wake every waiter."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            if not self._closed:
+                with contextlib.suppress(OSError):
+                    self._writer.send(b"x")
+
+    def is_set(self) -> bool:
+        """True once cancelled."""
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until cancelled (or ``timeout``)."""
+        return self._event.wait(timeout)
+
+    def fileno(self) -> int:
+        """A socket that is readable once cancelled (never read from, so it stays readable)."""
+        return self._reader.fileno()
+
+    def close(self) -> None:
+        """Release the sockets (the flag still answers ``is_set``)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._reader.close()
+                self._writer.close()
+
+
 class StepTimeout(Exception):
     """A step took longer than its time limit."""
 
@@ -39,7 +85,7 @@ class Budget:
     """
 
     seconds: float
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event | CancelFlag = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -56,23 +102,29 @@ class Budget:
         return (time.monotonic() - self.started) * 1000.0
 
     def next_slice(self) -> float:
-        """How long the next wait may be; raises :class:`Cancelled` or :class:`StepTimeout` when it is over."""
+        """How long the next wait may be; raises :class:`Cancelled` or :class:`StepTimeout` when it is over.
+
+        With a :class:`CancelFlag` a wait can last until the deadline (cancel wakes it); with a plain event,
+        at most 50 ms so that the flag is looked at often enough.
+        """
         if self.cancel.is_set():
             raise Cancelled
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise StepTimeout
-        return min(SLICE, remaining)
+        return remaining if isinstance(self.cancel, CancelFlag) else min(SLICE, remaining)
 
 
 def wait_io(sock: socket.socket, budget: Budget, *, write: bool) -> None:
-    """Wait until ``sock`` is readable (or writable), a slice at a time."""
+    """Wait until ``sock`` is readable (or writable), the deadline passes or the run is cancelled."""
+    wake: list[socket.socket | CancelFlag] = [budget.cancel] if isinstance(budget.cancel, CancelFlag) else []
     while True:
         timeout = budget.next_slice()
         if write:
-            _, ready, _ = select.select([], [sock], [], timeout)
+            _, ready, _ = select.select(wake, [sock], [], timeout)
         else:
-            ready, _, _ = select.select([sock], [], [], timeout)
+            readable, _, _ = select.select([sock, *wake], [], [], timeout)
+            ready = [s for s in readable if s is sock]
         if ready:
             return
 

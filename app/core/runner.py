@@ -15,6 +15,7 @@ from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, lo
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
 from app.core.findings import Check, Finding
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
+from app.core.net import CancelFlag
 from app.core.tls_contexts import ContextFactory
 
 PROBES_PER_ENDPOINT = 6
@@ -56,7 +57,7 @@ class Run:
         self.settings = settings or CheckSettings()
         self.environment = environment
         self._listener = listener
-        self._cancel = threading.Event()
+        self._cancel = CancelFlag()
         self._done = threading.Event()
         self._report: RunReport | None = None
         self._thread: threading.Thread | None = None
@@ -112,6 +113,7 @@ class Run:
             )
             self._emit(RunFinished(self._report))
         finally:
+            self._cancel.close()  # every check has returned: nobody waits on it any more
             self._done.set()
 
     def _client_cert_findings(self) -> tuple[list[Finding], ClientCertificate | None]:

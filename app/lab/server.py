@@ -229,3 +229,25 @@ def _http(status: int, reason: str, body: str) -> bytes:
 def start_lab(port_base: int | None = None) -> PracticeLab:
     """Make the lab's certificates and start every server (ephemeral ports unless ``port_base`` is given)."""
     return PracticeLab(port_base).start()
+
+
+_shared: PracticeLab | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_lab() -> PracticeLab:
+    """The practice lab of this process, started on first use (the window and the tests share one)."""
+    global _shared  # noqa: PLW0603 - one lab per process, by design
+    with _shared_lock:
+        if _shared is None:
+            _shared = start_lab()
+        return _shared
+
+
+def stop_shared_lab() -> None:
+    """Stop this process's shared lab, if it was started."""
+    global _shared  # noqa: PLW0603
+    with _shared_lock:
+        if _shared is not None:
+            _shared.stop()
+            _shared = None

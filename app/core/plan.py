@@ -1,0 +1,51 @@
+"""From what a person chose (environment, applications, typed addresses) to the targets to check.
+
+Shared by the command line and the window. The practice lab is started only when a practice entry is chosen,
+through ``lab_provider`` (the caller decides where: the window does it in its worker, never on the GUI thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from app.core.addresses import parse_address
+from app.core.catalog import Catalog, targets_for
+from app.core.model import Target
+from app.core.tls_contexts import TrustAnchors
+
+
+class RunningLab(Protocol):
+    """What planning needs of a running practice lab."""
+
+    anchors: TrustAnchors
+
+    def urls(self) -> dict[str, str]:
+        """Every scenario's address."""
+        ...
+
+
+def plan_targets(
+    catalog: Catalog,
+    env_id: str | None,
+    app_ids: Sequence[str] = (),
+    urls: Sequence[str] = (),
+    all_addresses: bool = False,
+    lab_provider: Callable[[], RunningLab] | None = None,
+) -> list[Target]:
+    """The targets for a choice. Raises :class:`~app.core.errors.InputError` subclasses in plain words."""
+    addresses = [parse_address(u) for u in urls]
+    targets: list[Target] = []
+    if env_id:
+        endpoints = catalog.select(env_id, app_ids, all_addresses)
+        if any(e.lab for e in endpoints):
+            if lab_provider is None:
+                from app.lab import shared_lab
+
+                lab_provider = shared_lab
+            lab = lab_provider()
+            targets = targets_for(endpoints, lab.urls(), lab.anchors)
+        else:
+            targets = targets_for(endpoints)
+    targets += [Target(a.url, a.url, a) for a in addresses]
+    return targets

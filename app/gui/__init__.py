@@ -1,0 +1,81 @@
+"""The desktop window (PySide6). ``create_window(argv)`` builds it; ``main()`` also runs the event loop.
+
+``tls-readiness-gui [--env ID] [--app ID] [--catalog PATH] [--run]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app import __version__
+from app.core.catalog import load_catalog
+from app.core.errors import InputError, SelectionError
+from app.gui.main_window import MainWindow, run_after_start
+from app.gui.preferences import APPLICATION, ORGANIZATION, Preferences
+
+EXIT_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message[0].upper() + message[1:].rstrip(".") + ".")
+
+
+def _options(argv: Sequence[str]) -> argparse.Namespace:
+    parser = _Parser(prog="tls-readiness-gui", description="The TLS Readiness Checker window.")
+    parser.add_argument("--env", metavar="ID", help="environment to choose: production, map-stage or practice")
+    parser.add_argument("--app", metavar="ID", help="application to choose (default: all)")
+    parser.add_argument("--catalog", metavar="PATH", help="a catalog file from your IT department")
+    parser.add_argument("--run", action="store_true", help="start checking at once")
+    parser.add_argument("--version", action="version", version=f"TLS Readiness Checker {__version__}")
+    return parser.parse_args(list(argv))
+
+
+def create_window(argv: Sequence[str] = (), preferences: Preferences | None = None) -> MainWindow:
+    """Build the main window from command-line arguments, without entering the event loop.
+
+    Raises :class:`~app.core.errors.InputError` (one plain sentence) for arguments that cannot be used.
+    """
+    options = _options(argv)
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "tls-readiness-gui"])
+    QApplication.setOrganizationName(ORGANIZATION)
+    QApplication.setApplicationName(APPLICATION)
+    QApplication.setApplicationVersion(__version__)
+    catalog = load_catalog(options.catalog)
+    if options.env:
+        catalog.environment(options.env)  # raises a plain sentence for an unknown one
+    if options.app:
+        env_id = options.env or (preferences.environment if preferences else "") or "production"
+        if options.app not in {a.id for a in catalog.applications_in(env_id)}:
+            raise SelectionError(f"There is no application '{options.app}' in the {env_id} environment.")
+    window = MainWindow(catalog, preferences or Preferences())
+    if options.env:
+        window.select(options.env, options.app or "")
+    if options.run:
+        run_after_start(window)
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the window and run until it is closed."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "tls-readiness-gui"])
+    try:
+        window = create_window(args)
+    except InputError as exc:
+        sys.stderr.write(f"tls-readiness-gui: {exc}\n")
+        QMessageBox.critical(None, "TLS Readiness Checker", str(exc))
+        return EXIT_INPUT
+    window.show()
+    code = app.exec()
+    from app.lab import stop_shared_lab
+
+    stop_shared_lab()
+    return code

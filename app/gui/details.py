@@ -1,0 +1,127 @@
+"""The details of what is selected: the plain explanation and what to do first; the technical details and the
+certificate chain folded away below."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QToolButton, QVBoxLayout, QWidget
+
+from app.core.findings import STATUS_RANK, Finding, Status, Verdict
+from app.core.model import Target, TargetReport
+from app.core.words import explain
+
+_STATUS_WORDS = {
+    Status.PASS: "OK",
+    Status.INFO: "Note",
+    Status.SKIPPED: "Not checked",
+    Status.WARNING: "Warning",
+    Status.ERROR: "Could not check",
+    Status.FAIL: "Problem",
+}
+_VERDICT_WORDS = {
+    Verdict.READY: "Ready",
+    Verdict.ACTION_NEEDED: "Action needed",
+    Verdict.COULD_NOT_CHECK: "Could not check",
+}
+
+
+class DetailsPanel(QWidget):
+    """Plain words in "Details"; technical text in "Technical details", shown on request."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = QTextBrowser()
+        self.text.setAccessibleName("Details")
+        self.text.setOpenExternalLinks(False)
+        self.toggle = QToolButton()
+        self.toggle.setText("Show technical details")
+        self.toggle.setAccessibleName("Show technical details")
+        self.toggle.setCheckable(True)
+        self.technical = QPlainTextEdit()
+        self.technical.setAccessibleName("Technical details")
+        self.technical.setReadOnly(True)
+        self.technical.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.technical.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.text, 3)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.technical, 2)
+        self.toggle.toggled.connect(self._fold)
+        self.show_hint()
+
+    def _fold(self, shown: bool) -> None:
+        self.technical.setVisible(shown)
+        self.toggle.setText("Hide technical details" if shown else "Show technical details")
+
+    def show_hint(self, text: str = "Select a line in the results to read what it means and what to do.") -> None:
+        """Show a short instruction instead of details."""
+        self.text.setHtml(f"<p>{html.escape(text)}</p>")
+        self.technical.setPlainText("")
+
+    def show_findings(self, target: Target, title: str, findings: tuple[Finding, ...]) -> None:
+        """The findings of one check."""
+        parts = [
+            f"<h3>{html.escape(title)}</h3><p>{html.escape(target.name)}<br>"
+            f"<small>{html.escape(target.address.url)}</small></p>"
+        ]
+        if not findings:
+            parts.append("<p>This check was not needed: an earlier step already stopped.</p>")
+        for f in sorted(findings, key=lambda f: -STATUS_RANK[f.status]):
+            parts.append(_finding_html(f))
+        self.text.setHtml("".join(parts))
+        self.technical.setPlainText(_technical(findings))
+
+    def show_target(self, report: TargetReport) -> None:
+        """A summary of one endpoint: its problems in plain words, then its facts."""
+        t = report.target
+        problems = report.problems
+        parts = [
+            f"<h3>{html.escape(t.name)}: {_VERDICT_WORDS[report.verdict]}</h3>",
+            f"<p><small>{html.escape(t.address.url)}<br>Address from: {html.escape(t.source or 'you')}</small></p>",
+        ]
+        if not problems:
+            parts.append("<p>Everything needed works for this address.</p>")
+        for f in sorted(problems, key=lambda f: -STATUS_RANK[f.status]):
+            parts.append(_finding_html(f))
+        self.text.setHtml("".join(parts))
+        facts = [
+            f"Address: {t.address.url}",
+            f"Resolved to: {', '.join(report.addresses) or '-'}",
+            f"Connected to: {report.connected_address or '-'}",
+            f"Protocol: {report.protocol or '-'} {report.cipher}",
+            f"Time: {report.elapsed_ms:.0f} ms",
+        ]
+        facts += [f"Trust ({r.store}): {r.verdict.value} - {r.detail}" for r in report.trust]
+        if report.acceptable_client_cas:
+            facts.append(
+                "Client certificate authorities the server accepts: " + "; ".join(report.acceptable_client_cas)
+            )
+        for i, cert in enumerate(report.chain):
+            facts += [
+                "",
+                f"Certificate [{i}]",
+                f"  Subject: {cert.subject}",
+                f"  Issuer: {cert.issuer}",
+                f"  Names: {', '.join(cert.alt_names) or '-'}",
+                f"  Valid: {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d}",
+                f"  Key: {cert.key_type} {cert.key_bits} bits; signature {cert.signature_algorithm}",
+                f"  SHA-256: {cert.sha256}",
+                cert.pem.rstrip(),
+            ]
+        self.technical.setPlainText("\n".join([*facts, "", _technical(report.findings)]))
+
+
+def _finding_html(f: Finding) -> str:
+    words = explain(f)
+    return (
+        f"<p><b>{_STATUS_WORDS[f.status]}: {html.escape(words.title)}</b> "
+        f"<small>[{f.code.value}]</small><br>{html.escape(words.explanation)}</p>"
+        f"<p><b>What to do:</b> {html.escape(words.action)}</p>"
+    )
+
+
+def _technical(findings: tuple[Finding, ...]) -> str:
+    return "\n".join(f"{f.code.value} ({f.status.value}): {f.details}" for f in findings)

@@ -1,0 +1,523 @@
+"""The main window: pick, check, understand. A thin front end over the engine in ``app.core``."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QThreadPool, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFont, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.core.addresses import parse_address
+from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, is_outdated, parse_version
+from app.core.catalog import Catalog
+from app.core.endpoint import CheckFinished, TargetFinished
+from app.core.errors import InputError
+from app.core.findings import Check, Status, Verdict
+from app.core.model import RunReport
+from app.core.runner import RunFinished, RunStarted
+from app.core.summary import render
+from app.gui.banners import AdsUpgradeBanner, VerdictBanner
+from app.gui.details import DetailsPanel
+from app.gui.preferences import Preferences
+from app.gui.results import ROLE, ResultsTree
+from app.gui.settings_dialog import SettingsDialog
+from app.gui.status import CHECK_LABELS, State
+from app.gui.worker import CheckRequest, CheckTask, TaskSignals
+
+DEVELOPER_SITE = "https://developer.caiso.com"
+SYSTEM_ACCESS_DOCUMENT = "http://www.caiso.com/Documents/SystemAccessInformation_MarketParticipants.pdf"
+IDLE_TEXT = "Choose where you connect, then press Check connection."
+
+
+class MainWindow(QMainWindow):
+    """Environment and application pickers, the Check connection button, the verdict, results and details."""
+
+    def __init__(self, catalog: Catalog, preferences: Preferences) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.preferences = preferences
+        self.pool = QThreadPool(self)
+        self.task: CheckTask | None = None
+        self._finished_task: CheckTask | None = None  # kept until its pool thread has surely let go
+        self.signals = TaskSignals(self)
+        self.signals.progress.connect(self._on_event)
+        self.signals.failed.connect(self._on_failed)
+        self.signals.done.connect(self._on_done)
+        self.last_report: RunReport | None = None
+        self._progress_units: dict[str, int] = {}
+        self.setWindowTitle("TLS Readiness Checker")
+        self._build()
+        self._build_menu()
+        self._restore()
+        self.set_idle()
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        self.environment = QComboBox()
+        self.environment.setAccessibleName("Environment")
+        for env in self.catalog.environments.values():
+            self.environment.addItem(env.name, env.id)
+        self.application = QComboBox()
+        self.application.setAccessibleName("Application")
+        self.environment_note = QLabel()
+        self.environment_note.setAccessibleName("Environment note")
+        self.environment_note.setWordWrap(True)
+        self.custom_address = QLineEdit()
+        self.custom_address.setAccessibleName("Custom address")
+        self.custom_address.setPlaceholderText(
+            "Optional: an https address to check instead (for example one your help desk reads out)"
+        )
+        self.client_cert = QLineEdit()
+        self.client_cert.setAccessibleName("Client certificate")
+        self.client_cert.setPlaceholderText("Optional: your ISO certificate file (.p12, .pfx or .pem)")
+        self.choose_cert = QPushButton("Choose...")
+        self.choose_cert.setAccessibleName("Choose client certificate file")
+        self.cert_password = QLineEdit()
+        self.cert_password.setAccessibleName("Certificate password")
+        self.cert_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.cert_password.setPlaceholderText("Password")
+        self.ads_version = QLineEdit()
+        self.ads_version.setAccessibleName("ADS client version")
+        self.ads_version.setPlaceholderText("For example 6.1.0.0 (in the ADS client: Help > About)")
+        self.ads_hint = QLabel()
+        self.ads_hint.setAccessibleName("ADS client version hint")
+        self.ads_hint.setWordWrap(True)
+
+        cert_row = QHBoxLayout()
+        cert_row.addWidget(self.client_cert, 3)
+        cert_row.addWidget(self.choose_cert)
+        cert_row.addWidget(self.cert_password, 1)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for text, field in (("&Environment:", self.environment), ("&Application:", self.application)):
+            label = QLabel(text)
+            label.setBuddy(field)
+            form.addRow(label, field)
+        form.addRow("", self.environment_note)
+        label = QLabel("Custom a&ddress:")
+        label.setBuddy(self.custom_address)
+        form.addRow(label, self.custom_address)
+        label = QLabel("Client ce&rtificate:")
+        label.setBuddy(self.client_cert)
+        form.addRow(label, cert_row)
+        ads_row = QHBoxLayout()
+        ads_row.addWidget(self.ads_version, 1)
+        ads_row.addWidget(self.ads_hint, 2)
+        label = QLabel("ADS client &version:")
+        label.setBuddy(self.ads_version)
+        form.addRow(label, ads_row)
+        choose = QGroupBox("What to check")
+        choose.setLayout(form)
+
+        self.check_button = QPushButton("&Check connection")
+        self.check_button.setAccessibleName("Check connection")
+        font = QFont(self.check_button.font())
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.check_button.setFont(font)
+        self.check_button.setMinimumHeight(self.check_button.fontMetrics().height() * 2)
+        self.check_button.setAutoDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Progress")
+        self.progress.setTextVisible(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.check_button, 2)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress, 3)
+
+        self.input_problem = QLabel()
+        self.input_problem.setAccessibleName("Input problem")
+        self.input_problem.setWordWrap(True)
+        self.input_problem.setStyleSheet("color: #c5221f; font-weight: bold;")
+        self.input_problem.hide()
+        self.verdict = VerdictBanner()
+        self.ads_banner = AdsUpgradeBanner()
+        self.ads_banner.hide()
+
+        self.results = ResultsTree()
+        self.details = DetailsPanel()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.results)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(choose)
+        layout.addLayout(buttons)
+        layout.addWidget(self.input_problem)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.ads_banner)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        for first, second in (
+            (self.environment, self.application),
+            (self.application, self.custom_address),
+            (self.custom_address, self.client_cert),
+            (self.client_cert, self.choose_cert),
+            (self.choose_cert, self.cert_password),
+            (self.cert_password, self.ads_version),
+            (self.ads_version, self.check_button),
+            (self.check_button, self.cancel_button),
+            (self.cancel_button, self.results),
+            (self.results, self.details.text),
+        ):
+            QWidget.setTabOrder(first, second)
+
+        self.environment.currentIndexChanged.connect(self._environment_changed)
+        self.check_button.clicked.connect(self.start_check)
+        self.cancel_button.clicked.connect(self.cancel_check)
+        self.choose_cert.clicked.connect(self._choose_certificate)
+        self.ads_version.textChanged.connect(self._ads_version_changed)
+        self.results.currentItemChanged.connect(self._selection_changed)
+        self.custom_address.returnPressed.connect(self.start_check)
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.copy_action = QAction("&Copy summary", self)
+        self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.copy_action.triggered.connect(self.copy_summary)
+        file_menu.addAction(self.copy_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        settings_menu = self.menuBar().addMenu("&Settings")
+        settings_action = QAction("&Settings...", self)
+        settings_action.triggered.connect(self.open_settings)
+        settings_menu.addAction(settings_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About TLS Readiness Checker", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+        developer = QAction("The ISO's &developer site", self)
+        developer.triggered.connect(lambda: QDesktopServices.openUrl(QUrl(DEVELOPER_SITE)))
+        help_menu.addAction(developer)
+        access = QAction("The ISO's system &access document", self)
+        access.triggered.connect(lambda: QDesktopServices.openUrl(QUrl(SYSTEM_ACCESS_DOCUMENT)))
+        help_menu.addAction(access)
+        check_shortcut = QAction(self)
+        check_shortcut.setShortcuts([QKeySequence("F5"), QKeySequence("Ctrl+Return")])
+        check_shortcut.triggered.connect(self.start_check)
+        self.addAction(check_shortcut)
+        cancel_shortcut = QAction(self)
+        cancel_shortcut.setShortcut(QKeySequence("Escape"))
+        cancel_shortcut.triggered.connect(self.cancel_check)
+        self.addAction(cancel_shortcut)
+
+    def _restore(self) -> None:
+        geometry = self.preferences.geometry
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1100, 760)
+        self.select(self.preferences.environment or "production", self.preferences.application)
+        self.client_cert.setText(self.preferences.certificate_path)
+        self.ads_version.setText(self.preferences.ads_version)
+        self._ads_version_changed(self.ads_version.text())
+
+    def set_idle(self) -> None:
+        """The state before any check: an instruction, empty results."""
+        self.verdict.show_state(State.WAITING, IDLE_TEXT)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.check_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.details.show_hint()
+
+    # ------------------------------------------------------------------ choosing
+
+    def select(self, env_id: str, app_id: str = "") -> None:
+        """Choose an environment and an application ("" for all); unknown ids fall back to the first."""
+        index = self.environment.findData(env_id)
+        self.environment.setCurrentIndex(max(index, 0))
+        self._environment_changed()
+        app_index = self.application.findData(app_id)
+        self.application.setCurrentIndex(max(app_index, 0))
+
+    def _environment_changed(self) -> None:
+        env_id = self.environment.currentData()
+        previous = self.application.currentData()
+        self.application.clear()
+        self.application.addItem("All applications", "")
+        for app in self.catalog.applications_in(env_id):
+            self.application.addItem(app.name, app.id)
+        index = self.application.findData(previous)
+        self.application.setCurrentIndex(max(index, 0))
+        env = self.catalog.environments.get(env_id)
+        note = (env.note or env.description) if env else ""
+        self.environment_note.setText(note)
+        self.environment_note.setVisible(bool(note))
+
+    def _choose_certificate(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Your ISO certificate", "", "Certificates (*.p12 *.pfx *.pem);;All files (*)"
+        )
+        if path:
+            self.client_cert.setText(path)
+
+    def _ads_version_changed(self, text: str) -> None:
+        self.preferences.ads_version = text.strip()
+        if not text.strip():
+            self.ads_hint.setText("")
+            self.ads_banner.hide()
+            return
+        try:
+            version = parse_version(text)
+        except VersionError as exc:
+            self.ads_hint.setText(str(exc))
+            self.ads_hint.setStyleSheet("color: #c5221f;")
+            self.ads_banner.hide()
+            return
+        if is_outdated(version):
+            self.ads_hint.setText(f"Older than {format_version(MINIMUM_VERSION)}: must be upgraded.")
+            self.ads_hint.setStyleSheet("color: #c5221f; font-weight: bold;")
+            self.ads_banner.show_version(version)
+            self.ads_banner.show()
+        else:
+            self.ads_hint.setText(f"Up to date ({format_version(MINIMUM_VERSION)} or newer).")
+            self.ads_hint.setStyleSheet("")
+            self.ads_banner.hide()
+
+    # ------------------------------------------------------------------ checking
+
+    def is_running(self) -> bool:
+        """True while a check runs."""
+        return self.task is not None
+
+    def request(self) -> CheckRequest:
+        """What the pickers say. Raises InputError for a typed address that cannot be used."""
+        address = self.custom_address.text().strip()
+        urls: tuple[str, ...] = ()
+        env_id = self.environment.currentData() or ""
+        app_ids: tuple[str, ...] = ()
+        if address:
+            urls = (parse_address(address).url,)
+            env_id = ""
+        elif self.application.currentData():
+            app_ids = (self.application.currentData(),)
+        return CheckRequest(
+            env_id=env_id,
+            app_ids=app_ids,
+            urls=urls,
+            client_cert_path=self.client_cert.text().strip(),
+            client_cert_password=self.cert_password.text(),
+            ca_files=tuple(self.preferences.ca_files),
+            timeout=self.preferences.timeout,
+        )
+
+    def start_check(self) -> None:
+        """Start checking in a worker thread (does nothing while a check runs)."""
+        if self.is_running():
+            return
+        try:
+            request = self.request()
+        except InputError as exc:
+            self._show_input_problem(str(exc))
+            return
+        self.input_problem.hide()
+        self._remember_choice()
+        self.pool.waitForDone()  # the previous task has returned already; this only makes it certain
+        self._finished_task = None
+        self.task = CheckTask(request, self.catalog, self.signals)
+        self.last_report = None
+        self.results.clear()
+        self.details.show_hint("Checking...")
+        self.progress.setRange(0, 0)  # busy until the targets are known
+        self.verdict.show_state(State.RUNNING, "Checking...")
+        self.check_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.pool.start(self.task)
+
+    def cancel_check(self) -> None:
+        """Stop the running check (within about 50 ms)."""
+        if self.task is not None:
+            self.task.cancel()
+            self.verdict.show_state(State.UNKNOWN, "Cancelling...")
+
+    @Slot(object)
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, RunStarted):
+            names = {a.id: a.name for a in self.catalog.applications.values()}
+            self.results.begin(event.targets, names)
+            self._progress_units = {t.id: 0 for t in event.targets}
+            self.progress.setRange(0, max(1, len(event.targets) * len(Check)))
+            self.progress.setValue(0)
+            count = len(event.targets)
+            self.verdict.show_state(State.RUNNING, f"Checking {count} address{'es' if count != 1 else ''}...")
+            return
+        self.results.on_event(event)
+        if isinstance(event, CheckFinished) and event.target_id in self._progress_units:
+            self._progress_units[event.target_id] += 1
+        elif isinstance(event, TargetFinished):
+            self._progress_units[event.report.target.id] = len(Check)
+        elif isinstance(event, RunFinished):
+            self._finish(event.report)
+        self.progress.setValue(min(self.progress.maximum(), sum(self._progress_units.values())))
+
+    def _finish(self, report: RunReport) -> None:
+        self.last_report = report
+        self.progress.setValue(self.progress.maximum())
+        problems = sum(1 for t in report.targets for f in t.findings if f.status is Status.FAIL)
+        problems += sum(1 for f in report.findings if f.status is Status.FAIL)
+        if report.cancelled:
+            self.verdict.show_state(State.UNKNOWN, "Check cancelled. Press Check connection to start again.")
+        elif report.verdict is Verdict.READY:
+            count = len(report.targets)
+            self.verdict.show_state(
+                State.PASSED,
+                f"This computer is ready for TLS 1.2 ({count} address{'es' if count != 1 else ''} checked).",
+            )
+        elif report.verdict is Verdict.ACTION_NEEDED:
+            noun = "problem needs" if problems == 1 else "problems need"
+            self.verdict.show_state(
+                State.FAILED, f"{problems} {noun} attention. Select a red line below to read what to do."
+            )
+            self._select_first_problem()
+        else:
+            self.verdict.show_state(
+                State.UNKNOWN, "Some addresses could not be checked. Select a grey line below to read why."
+            )
+        if report.findings:  # the certificate file itself
+            self._show_input_problem(" ".join(f"{f.code.value}: {_title(f)}" for f in report.findings))
+
+    @Slot(str)
+    def _on_failed(self, sentence: str) -> None:
+        self._show_input_problem(sentence)
+        self.verdict.show_state(State.UNKNOWN, "Nothing was checked: " + sentence.splitlines()[0])
+
+    @Slot()
+    def _on_done(self) -> None:
+        self._finished_task, self.task = self.task, None
+        self.check_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+
+    def _show_input_problem(self, sentence: str) -> None:
+        self.input_problem.setText(sentence)
+        self.input_problem.show()
+
+    def _select_first_problem(self) -> None:
+        for target_id in self.results.targets:  # in the order shown
+            report = self.results.reports.get(target_id)
+            if report is not None and report.verdict is Verdict.ACTION_NEEDED:
+                for check in Check:
+                    if any(f.status is Status.FAIL for f in report.findings_for(check)):
+                        item = self.results.item_for(target_id, check)
+                        if item is not None:
+                            self.results.setCurrentItem(item)
+                            return
+
+    def _selection_changed(self, item: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None = None) -> None:
+        if item is None:
+            self.details.show_hint()
+            return
+        role = item.data(0, ROLE)
+        if not role or role[0] == "group":
+            self.details.show_hint()
+            return
+        target = self.results.targets.get(role[1])
+        if target is None:
+            return
+        if role[0] == "target":
+            report = self.results.reports.get(target.id)
+            if report is None:
+                self.details.show_hint("This address is still being checked.")
+            else:
+                self.details.show_target(report)
+            return
+        check = Check(role[2])
+        if target.id not in self.results.reports and not self.results.findings_of(target.id, check):
+            self.details.show_hint("This check has not finished yet.")
+            return
+        self.details.show_findings(target, CHECK_LABELS[check], self.results.findings_of(target.id, check))
+
+    # ------------------------------------------------------------------ menu
+
+    def summary_text(self) -> str:
+        """The plain-text summary for an email or a ticket ("" before any check)."""
+        if self.last_report is None:
+            return ""
+        env = self.catalog.environments.get(self.last_report.environment)
+        names = {a.id: a.name for a in self.catalog.applications.values()}
+        text = render(self.last_report, env.name if env else "", names)
+        version = self.ads_version.text().strip()
+        if version:
+            text += f"\nADS client version (typed in): {version}\n"
+        return text
+
+    def copy_summary(self) -> None:
+        """Put the summary on the clipboard."""
+        text = self.summary_text()
+        if not text:
+            self.statusBar().showMessage("Nothing to copy yet: press Check connection first.", 5000)
+            return
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage("Summary copied. Paste it into an email or a ticket.", 5000)
+
+    def open_settings(self) -> None:
+        """The Settings dialog."""
+        SettingsDialog(self.preferences, self).exec()
+
+    def show_about(self) -> None:
+        """Program and catalog versions, and where to find more."""
+        QMessageBox.about(
+            self,
+            "About TLS Readiness Checker",
+            f"<p><b>TLS Readiness Checker {__version__}</b></p>"
+            f"<p>Catalog version {self.catalog.version}</p>"
+            "<p>Checks that this computer can reach the California ISO's market systems over TLS 1.2.</p>"
+            f'<p><a href="{DEVELOPER_SITE}">The ISO\'s developer site</a><br>'
+            f'<a href="{SYSTEM_ACCESS_DOCUMENT}">The ISO\'s system access document</a></p>',
+        )
+
+    # ------------------------------------------------------------------ closing
+
+    def _remember_choice(self) -> None:
+        self.preferences.environment = self.environment.currentData() or ""
+        self.preferences.application = self.application.currentData() or ""
+        self.preferences.certificate_path = self.client_cert.text().strip()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Cancel a running check, wait for the worker, remember the window, then close."""
+        if self.task is not None:
+            self.task.cancel()
+        self.pool.waitForDone(5000)
+        self._remember_choice()
+        self.preferences.geometry = self.saveGeometry()
+        self.preferences.save()
+        event.accept()
+
+
+def _title(finding: object) -> str:
+    from app.core.findings import Finding
+    from app.core.words import explain
+
+    return explain(finding).title if isinstance(finding, Finding) else ""
+
+
+def run_after_start(window: MainWindow) -> None:
+    """Start checking once the event loop runs (``--run``)."""
+    QTimer.singleShot(0, window.start_check)

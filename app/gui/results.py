@@ -1,0 +1,122 @@
+"""The results: application, then endpoint, then check, each with its live state as events arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+
+from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
+from app.core.findings import Check, Finding
+from app.core.model import Target, TargetReport
+from app.core.words import explain
+from app.gui.status import CHECK_LABELS, STATE_WORDS, State, icon, state_of, state_of_verdict
+
+ROLE = Qt.ItemDataRole.UserRole  # what an item stands for: ("check", target_id, check) or ("target", target_id)
+
+
+class ResultsTree(QTreeWidget):
+    """The results list (accessible name "Results")."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Results")
+        self.setColumnCount(2)
+        self.setHeaderLabels(["What was checked", "Result"])
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setStretchLastSection(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setUniformRowHeights(True)
+        self._checks: dict[tuple[str, Check], QTreeWidgetItem] = {}
+        self._targets: dict[str, QTreeWidgetItem] = {}
+        self._findings: dict[tuple[str, Check], tuple[Finding, ...]] = {}
+        self.reports: dict[str, TargetReport] = {}
+        self.targets: dict[str, Target] = {}
+
+    def begin(self, targets: tuple[Target, ...], application_names: Mapping[str, str]) -> None:
+        """Show every target and check as waiting."""
+        self.clear()
+        self._checks.clear()
+        self._targets.clear()
+        self._findings.clear()
+        self.reports.clear()
+        self.targets = {t.id: t for t in targets}
+        groups: dict[str, QTreeWidgetItem] = {}
+        for target in targets:
+            group = groups.get(target.application)
+            if group is None:
+                group = QTreeWidgetItem(self, [application_names.get(target.application, "Addresses you typed")])
+                group.setData(0, ROLE, ("group", target.application))
+                group.setExpanded(True)
+                groups[target.application] = group
+            item = QTreeWidgetItem(group, [target.name, STATE_WORDS[State.WAITING]])
+            item.setToolTip(0, target.address.url)
+            item.setData(0, ROLE, ("target", target.id))
+            self._set(item, State.WAITING)
+            self._targets[target.id] = item
+            for check in Check:
+                child = QTreeWidgetItem(item, [CHECK_LABELS[check], ""])
+                child.setData(0, ROLE, ("check", target.id, check.value))
+                self._set(child, State.WAITING)
+                self._checks[(target.id, check)] = child
+
+    def on_event(self, event: object) -> None:
+        """Update from one run event (ignores events it does not know)."""
+        if isinstance(event, CheckStarted):
+            item = self._checks.get((event.target_id, event.check))
+            if item is not None:
+                self._set(item, State.RUNNING)
+            target = self._targets.get(event.target_id)
+            if target is not None and target.data(1, Qt.ItemDataRole.DisplayRole) == STATE_WORDS[State.WAITING]:
+                self._set(target, State.RUNNING)
+        elif isinstance(event, CheckFinished):
+            self._findings[(event.target_id, event.check)] = event.findings
+            item = self._checks.get((event.target_id, event.check))
+            if item is not None:
+                self._set(item, state_of(event.findings), _headline(event.findings))
+        elif isinstance(event, TargetFinished):
+            report = event.report
+            self.reports[report.target.id] = report
+            for check in Check:
+                found = report.findings_for(check)
+                item = self._checks.get((report.target.id, check))
+                if item is None:
+                    continue
+                self._findings[(report.target.id, check)] = found
+                self._set(item, state_of(found), _headline(found))
+            target = self._targets.get(report.target.id)
+            if target is not None:
+                state = state_of_verdict(report.verdict)
+                self._set(target, state)
+                target.setExpanded(state is not State.PASSED)
+
+    def findings_of(self, target_id: str, check: Check) -> tuple[Finding, ...]:
+        """The findings shown for one check."""
+        return self._findings.get((target_id, check), ())
+
+    def item_for(self, target_id: str, check: Check | None = None) -> QTreeWidgetItem | None:
+        """The item of a target, or of one of its checks."""
+        return self._targets.get(target_id) if check is None else self._checks.get((target_id, check))
+
+    def finished_count(self) -> int:
+        """How many targets have finished."""
+        return len(self.reports)
+
+    def _set(self, item: QTreeWidgetItem, state: State, headline: str = "") -> None:
+        item.setIcon(0, icon(state))
+        word = STATE_WORDS[state]
+        item.setText(1, word)
+        item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{item.text(0)}: {word}. {headline}".strip())
+        if headline:
+            item.setToolTip(1, headline)
+
+
+def _headline(findings: tuple[Finding, ...]) -> str:
+    from app.core.findings import STATUS_RANK
+
+    if not findings:
+        return ""
+    worst = max(findings, key=lambda f: STATUS_RANK[f.status])
+    return explain(worst).title

@@ -1,0 +1,111 @@
+"""The check running in a worker thread. It never touches a widget: it emits plain dataclasses through its own
+small signals object, and the window (on the GUI thread) reacts."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+from app.core.catalog import Catalog
+from app.core.checks.client_cert import load_client_certificate
+from app.core.errors import InputError
+from app.core.model import CheckSettings
+from app.core.plan import plan_targets
+from app.core.runner import Run, RunEvent
+from app.core.tls_contexts import load_trust_file
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What the person asked for.
+
+    Attributes:
+        env_id: the environment.
+        app_ids: the applications (empty for all).
+        urls: typed addresses.
+        client_cert_path: the certificate file, or empty.
+        client_cert_password: its password (kept in memory for this run only, never stored).
+        ca_files: extra trusted certificate files.
+        timeout: seconds per step.
+    """
+
+    env_id: str
+    app_ids: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    client_cert_path: str = ""
+    client_cert_password: str = ""
+    ca_files: tuple[str, ...] = ()
+    timeout: float | None = None
+
+    def __repr__(self) -> str:  # never show the password, even in a traceback
+        return f"CheckRequest(env_id={self.env_id!r}, app_ids={self.app_ids!r}, urls={self.urls!r})"
+
+
+class TaskSignals(QObject):
+    """What a check task reports, queued to the GUI thread.
+
+    It is made by the window on the GUI thread and lives as long as the window, so it is never destroyed from a
+    worker thread (a QObject must die in the thread that owns it).
+    """
+
+    progress = Signal(object)  # a RunEvent (not "event": that is QObject.event)
+    failed = Signal(str)  # a plain sentence: the check could not start
+    done = Signal()
+
+
+class CheckTask(QRunnable):
+    """Loads files, starts the practice lab if needed, and runs the checks, all off the GUI thread.
+
+    Not auto-deleted: the window keeps it until it has finished, so Python, not the pool thread, frees it.
+    """
+
+    def __init__(self, request: CheckRequest, catalog: Catalog, signals: TaskSignals) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.request = request
+        self.catalog = catalog
+        self.signals = signals
+        self._cancel = threading.Event()
+        self._run: Run | None = None
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Stop as soon as possible (within about 50 ms once checks are running)."""
+        with self._lock:
+            self._cancel.set()
+            if self._run is not None:
+                self._run.cancel()
+
+    def run(self) -> None:
+        """Qt calls this in a pool thread."""
+        try:
+            self._work()
+        except InputError as exc:
+            self.signals.failed.emit(str(exc))
+        except Exception:
+            self.signals.failed.emit(
+                "This program ran into a problem and could not check:\n" + traceback.format_exc(limit=6)
+            )
+        finally:
+            self.signals.done.emit()
+
+    def _work(self) -> None:
+        r = self.request
+        client_cert = (
+            load_client_certificate(r.client_cert_path, r.client_cert_password or None) if r.client_cert_path else None
+        )
+        settings = CheckSettings(
+            timeout=r.timeout, extra_trust=tuple(load_trust_file(p) for p in r.ca_files), client_cert=client_cert
+        )
+        targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls)
+        with self._lock:
+            if self._cancel.is_set():
+                return
+            self._run = Run(targets, settings, self._emit, environment=r.env_id)
+        self._run.run()
+
+    def _emit(self, event: RunEvent) -> None:
+        self.signals.progress.emit(event)
