@@ -14,7 +14,7 @@ import trustme
 
 from app.core.model import CheckSettings, RunReport, Target
 from app.core.runner import run_checks
-from app.lab import PracticeLab, start_lab
+from app.lab import PracticeLab, shared_lab, stop_shared_lab
 from tests.servers import TestServer
 
 
@@ -33,10 +33,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[PracticeLab]:
-    """The practice lab, started once for the whole session."""
-    instance = start_lab()
+    """The practice lab, started once for the whole session (the same one the window uses)."""
+    instance = shared_lab()
     yield instance
-    instance.stop()
+    stop_shared_lab()
 
 
 @pytest.fixture(scope="session")

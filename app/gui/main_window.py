@@ -37,7 +37,7 @@ from app.gui.details import DetailsPanel
 from app.gui.preferences import Preferences
 from app.gui.results import ROLE, ResultsTree
 from app.gui.settings_dialog import SettingsDialog
-from app.gui.status import CHECK_LABELS, State
+from app.gui.status import CHECK_LABELS, State, problem_text_colour
 from app.gui.worker import CheckRequest, CheckTask, TaskSignals
 
 DEVELOPER_SITE = "https://developer.caiso.com"
@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         self.input_problem = QLabel()
         self.input_problem.setAccessibleName("Input problem")
         self.input_problem.setWordWrap(True)
-        self.input_problem.setStyleSheet("color: #c5221f; font-weight: bold;")
+        self.input_problem.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
         self.input_problem.hide()
         self.verdict = VerdictBanner()
         self.ads_banner = AdsUpgradeBanner()
@@ -286,12 +286,12 @@ class MainWindow(QMainWindow):
             version = parse_version(text)
         except VersionError as exc:
             self.ads_hint.setText(str(exc))
-            self.ads_hint.setStyleSheet("color: #c5221f;")
+            self.ads_hint.setStyleSheet(f"color: {problem_text_colour(self)};")
             self.ads_banner.hide()
             return
         if is_outdated(version):
             self.ads_hint.setText(f"Older than {format_version(MINIMUM_VERSION)}: must be upgraded.")
-            self.ads_hint.setStyleSheet("color: #c5221f; font-weight: bold;")
+            self.ads_hint.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
             self.ads_banner.show_version(version)
             self.ads_banner.show()
         else:
@@ -381,8 +381,10 @@ class MainWindow(QMainWindow):
         problems = sum(1 for t in report.targets for f in t.findings if f.status is Status.FAIL)
         problems += sum(1 for f in report.findings if f.status is Status.FAIL)
         if report.cancelled:
+            self.details.show_hint("The check was cancelled. Lines that finished can still be read.")
             self.verdict.show_state(State.UNKNOWN, "Check cancelled. Press Check connection to start again.")
         elif report.verdict is Verdict.READY:
+            self.details.show_hint("Everything needed works. Select a line to see what was checked.")
             count = len(report.targets)
             self.verdict.show_state(
                 State.PASSED,
@@ -395,6 +397,7 @@ class MainWindow(QMainWindow):
             )
             self._select_first_problem()
         else:
+            self.details.show_hint()
             self.verdict.show_state(
                 State.UNKNOWN, "Some addresses could not be checked. Select a grey line below to read why."
             )

@@ -21,6 +21,7 @@ from app.core.errors import InputError
 from app.core.model import DEFAULT_TIMEOUT
 from app.core.tls_contexts import load_trust_file
 from app.gui.preferences import Preferences
+from app.gui.status import problem_text_colour
 
 
 class SettingsDialog(QDialog):
@@ -47,7 +48,7 @@ class SettingsDialog(QDialog):
         self.problem = QLabel()
         self.problem.setAccessibleName("Settings problem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #c5221f;")
+        self.problem.setStyleSheet(f"color: {problem_text_colour(self)};")
         self.problem.hide()
         self.remember = QCheckBox("Remember which certificate file I use (never its password)")
         self.remember.setAccessibleName("Remember certificate file")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import QWidget
 
 from app.core.findings import STATUS_RANK, Check, Finding, Status, Verdict
 
@@ -39,7 +40,7 @@ STATE_WORDS: dict[State, str] = {
     State.WAITING: "Waiting",
     State.RUNNING: "Checking...",
     State.PASSED: "Passed",
-    State.NOTE: "Passed (with a note)",
+    State.NOTE: "Note (no problem)",
     State.WARNING: "Warning",
     State.FAILED: "Problem",
     State.UNKNOWN: "Could not check",
@@ -50,12 +51,18 @@ _COLOURS = {
     State.WAITING: "#8a8f98",
     State.RUNNING: "#1f6fd1",
     State.PASSED: "#1e8e3e",
-    State.NOTE: "#1e8e3e",
+    State.NOTE: "#1f6fd1",
     State.WARNING: "#c77700",
     State.FAILED: "#c5221f",
     State.UNKNOWN: "#6b6f76",
     State.SKIPPED: "#8a8f98",
 }
+
+
+def problem_text_colour(widget: QWidget) -> str:
+    """Red text that stays readable on the widget's background, light or dark theme."""
+    dark = widget.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    return "#f28b82" if dark else "#c5221f"
 
 
 def state_of(findings: tuple[Finding, ...] | list[Finding]) -> State:
@@ -89,7 +96,7 @@ _cache: dict[tuple[State, int], QIcon] = {}
 
 
 def icon(state: State, size: int = 64) -> QIcon:
-    """A round badge with a shape per state: tick, cross, exclamation mark, dots, arc, dash, question mark."""
+    """A round badge with a shape per state: tick, "i", cross, exclamation mark, dots, arc, dash, question mark."""
     key = (state, size)
     if key in _cache:
         return _cache[key]
@@ -104,7 +111,10 @@ def icon(state: State, size: int = 64) -> QIcon:
     pen = QPen(QColor("white"), 7 * s, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
     p.setPen(pen)
     p.setBrush(Qt.BrushStyle.NoBrush)
-    if state in (State.PASSED, State.NOTE):
+    if state is State.NOTE:  # a lower-case i
+        p.drawPoint(QPointF(32 * s, 18 * s))
+        p.drawLine(QPointF(32 * s, 29 * s), QPointF(32 * s, 46 * s))
+    elif state is State.PASSED:
         path = QPainterPath(QPointF(18 * s, 33 * s))
         path.lineTo(QPointF(28 * s, 43 * s))
         path.lineTo(QPointF(46 * s, 22 * s))

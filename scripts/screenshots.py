@@ -1,0 +1,130 @@
+"""Render the real window in its main states to docs/screenshots/ (offscreen; no display needed).
+
+    .venv/bin/python scripts/screenshots.py [--dark] [--scale 2] [--out DIR]
+
+States: idle, running, ready, problems (a failure selected), ads-outdated. Uses the practice lab, so nothing
+leaves the computer. Settings go to a temporary file, never to the user's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dark", action="store_true", help="use the dark colour scheme")
+    parser.add_argument("--scale", default="1", help="screen scale factor, e.g. 2 for 200 %%")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="output folder")
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QT_SCALE_FACTOR"] = args.scale
+
+    from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(["screenshots"])
+    if args.dark:
+        # What a dark system theme hands to Qt: a dark palette (the offscreen platform has no theme of its own).
+        from PySide6.QtGui import QColor, QPalette
+
+        app.setStyle("Fusion")
+        app.styleHints().setColorScheme(Qt.ColorScheme.Dark)
+        palette = QPalette()
+        for role, colour in (
+            (QPalette.ColorRole.Window, "#202124"),
+            (QPalette.ColorRole.WindowText, "#e8eaed"),
+            (QPalette.ColorRole.Base, "#171717"),
+            (QPalette.ColorRole.AlternateBase, "#2a2a2a"),
+            (QPalette.ColorRole.Text, "#e8eaed"),
+            (QPalette.ColorRole.Button, "#303134"),
+            (QPalette.ColorRole.ButtonText, "#e8eaed"),
+            (QPalette.ColorRole.Highlight, "#1f6fd1"),
+            (QPalette.ColorRole.HighlightedText, "#ffffff"),
+            (QPalette.ColorRole.PlaceholderText, "#9aa0a6"),
+            (QPalette.ColorRole.ToolTipBase, "#303134"),
+            (QPalette.ColorRole.ToolTipText, "#e8eaed"),
+        ):
+            palette.setColor(role, QColor(colour))
+        for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+            palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6f7378"))
+        app.setPalette(palette)
+
+    from app.core.findings import Check
+    from app.gui import create_window
+    from app.gui.preferences import Preferences
+    from app.lab import shared_lab, stop_shared_lab
+
+    lab = shared_lab()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = ("-dark" if args.dark else "") + (f"-x{args.scale}" if args.scale != "1" else "")
+    work = Path(tempfile.mkdtemp(prefix="tlsrc-shots-"))
+    prefs = Preferences(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+    ca = work / "practice-ca.pem"
+    ca.write_text(lab.pki.ca.pem)
+
+    window = create_window(["--env", "practice"], prefs)
+    window.resize(1180, 800)
+    window.show()
+
+    def settle(ms: int = 150) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def shot(name: str) -> None:
+        settle()
+        path = out / f"{name}{suffix}.png"
+        window.grab().save(str(path))
+        print(path)
+
+    def run_to_end() -> None:
+        loop = QEventLoop()
+        window.signals.done.connect(loop.quit)
+        window.start_check()
+        loop.exec()
+        window.signals.done.disconnect(loop.quit)
+
+    shot("idle")
+    prefs.timeout = 30  # keep the silent servers busy while the "running" picture is taken
+    window.start_check()
+    loop = QEventLoop()
+    QTimer.singleShot(400, loop.quit)
+    loop.exec()
+    shot("running")
+    window.cancel_check()
+    loop = QEventLoop()
+    window.signals.done.connect(loop.quit)
+    loop.exec()
+    prefs.timeout = None
+
+    prefs.ca_files = [str(ca)]
+    window.custom_address.setText(lab.url("ready"))
+    run_to_end()
+    shot("ready")
+
+    window.custom_address.clear()
+    run_to_end()
+    item = window.results.item_for("practice-expired", Check.CERTIFICATE)
+    if item is not None:
+        window.results.setCurrentItem(item)
+        window.results.scrollToItem(item)
+    shot("problems")
+
+    window.ads_version.setText("6.0.10.2")
+    shot("ads-outdated")
+    window.close()
+    stop_shared_lab()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,304 @@
+"""The real window, offscreen, against the practice lab."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, QObject, QSettings, Qt, QTimer, QUrl, Slot, qInstallMessageHandler
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.core.errors import InputError
+from app.core.findings import Check, Code
+from app.core.words import explain, words_for
+from app.gui import create_window
+from app.gui.main_window import MainWindow
+from app.gui.preferences import Preferences
+from app.gui.settings_dialog import SettingsDialog
+from app.gui.status import State
+
+NAMES = [
+    "Environment",
+    "Application",
+    "Custom address",
+    "Client certificate",
+    "Check connection",
+    "Cancel",
+    "Progress",
+    "Verdict",
+    "Results",
+    "Details",
+    "ADS client version",
+]
+HARMLESS = ("This plugin does not support propagateSizeHints()",)
+
+
+@pytest.fixture
+def qt_warnings():
+    """Every Qt warning printed during the test (the offscreen plugin's own notice aside)."""
+    seen: list[str] = []
+
+    def handler(kind, _context, message):
+        if not any(h in message for h in HARMLESS):
+            seen.append(f"{kind}: {message}")
+
+    previous = qInstallMessageHandler(handler)
+    yield seen
+    qInstallMessageHandler(previous)
+
+
+@pytest.fixture
+def prefs(tmp_path) -> Preferences:
+    return Preferences(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, lab, prefs, qt_warnings):
+    w = create_window(["--env", "practice"], prefs)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+    assert not qt_warnings, qt_warnings
+
+
+def run_to_end(qtbot, window: MainWindow, timeout_ms: int = 60_000) -> None:
+    with qtbot.waitSignal(window.signals.done, timeout=timeout_ms):
+        qtbot.mouseClick(window.check_button, Qt.MouseButton.LeftButton)
+
+
+def lab_ca_file(lab, tmp_path: Path) -> str:
+    path = tmp_path / "practice-ca.pem"
+    path.write_text(lab.pki.ca.pem)
+    return str(path)
+
+
+def test_every_control_has_its_accessible_name(window):
+    for name in NAMES:
+        found = [w for w in window.findChildren(QWidget) if w.accessibleName() == name]
+        assert len(found) == 1, (name, found)
+
+
+def test_practice_run_gives_a_verdict_and_explains_a_failure(qtbot, window):
+    assert window.verdict.state() is State.WAITING
+    run_to_end(qtbot, window)
+    assert window.verdict.state() is State.FAILED
+    assert "problems need attention" in window.verdict.text()
+    assert window.progress.value() == window.progress.maximum()
+    item = window.results.item_for("practice-expired", Check.CERTIFICATE)
+    assert item is not None and item.text(1) == "Problem"
+    window.results.setCurrentItem(item)
+    details = window.details.text.toPlainText()
+    expired = next(
+        f for f in window.results.findings_of("practice-expired", Check.CERTIFICATE) if f.code is Code.CERT_EXPIRED
+    )
+    assert explain(expired).title in details
+    assert explain(expired).action in details
+    assert not window.details.technical.isVisible()
+    window.results.setCurrentItem(window.results.item_for("practice-expired"))
+    window.details.toggle.click()
+    assert window.details.technical.isVisible()
+    assert "-----BEGIN CERTIFICATE-----" in window.details.technical.toPlainText()
+    ready = window.results.item_for("practice-ready")
+    assert ready is not None and ready.text(1) == "Passed"
+
+
+def test_the_gui_thread_never_stalls_during_a_full_run(qtbot, window):
+    gaps: list[int] = []
+    clock = QElapsedTimer()
+    last = [0]
+
+    def tick() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    clock.start()
+    timer.start()
+    run_to_end(qtbot, window)
+    timer.stop()
+    gaps.sort()
+    print(f"heartbeat: {len(gaps)} ticks, p99 {gaps[int(len(gaps) * 0.99)]} ms, longest {gaps[-1]} ms")
+    # A check on the GUI thread would freeze it for whole seconds (the practice lab has 2 s timeouts). The
+    # 50 ms target itself is measured by scripts/measure_window.py; the bounds here leave room for a busy host.
+    assert len(gaps) > 100
+    assert gaps[int(len(gaps) * 0.99)] < 50
+    assert gaps[-1] < 250
+
+
+def test_cancel_stops_everything_promptly(qtbot, window, prefs):
+    prefs.timeout = 30  # the silent practice servers would hold a run for 30 s
+    qtbot.mouseClick(window.check_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.progress.maximum() > 1, timeout=10_000)
+    qtbot.wait(300)
+    assert window.is_running()
+    started = time.monotonic()
+    with qtbot.waitSignal(window.signals.done, timeout=5_000):
+        qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    latency_ms = (time.monotonic() - started) * 1000
+    print(f"cancel took {latency_ms:.0f} ms")
+    assert latency_ms < 1000  # without cancel the run would last 30 s; scripts/measure_window.py measures ~ms
+    assert "cancelled" in window.verdict.text()
+    assert window.check_button.isEnabled() and not window.cancel_button.isEnabled()
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(("endpoint", "probe", "tls-readiness"))]
+
+
+def test_closing_mid_run_exits_cleanly(qtbot, lab, prefs, qt_warnings):
+    prefs.timeout = 30
+    w = create_window(["--env", "practice"], prefs)
+    w.show()
+    qtbot.mouseClick(w.check_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.progress.maximum() > 1, timeout=10_000)
+    started = time.monotonic()
+    w.close()
+    assert time.monotonic() - started < 2
+    assert w.pool.activeThreadCount() == 0
+    w.deleteLater()
+    qtbot.wait(50)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(("endpoint", "probe", "tls-readiness"))]
+    assert not qt_warnings, qt_warnings
+
+
+class _Browser(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+def test_outdated_ads_client_shows_the_upgrade_banner(qtbot, window):
+    browser = _Browser()
+    # PySide6's stubs say bytes, its runtime wants str.
+    QDesktopServices.setUrlHandler("https", browser, "open")  # type: ignore[arg-type]
+    QDesktopServices.setUrlHandler("http", browser, "open")  # type: ignore[arg-type]
+    try:
+        qtbot.keyClicks(window.ads_version, "6.0.10.2")
+        assert window.ads_banner.isVisibleTo(window)
+        assert "6.0.10.2" in window.ads_banner.text() and "6.1.0.0" in window.ads_banner.text()
+        qtbot.mouseClick(window.ads_banner.install, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.ads_banner.notice, Qt.MouseButton.LeftButton)
+    finally:
+        QDesktopServices.unsetUrlHandler("https")
+        QDesktopServices.unsetUrlHandler("http")
+    assert browser.opened[0] == "https://mpp.caiso.com/ads_install"
+    assert "MandatoryUrgentUpgradeISOAutomatedDispatchSystemClient6_1_0_0" in browser.opened[1]
+    window.ads_version.setText("6.1.0.0")
+    assert not window.ads_banner.isVisibleTo(window) and "Up to date" in window.ads_hint.text()
+    window.ads_version.setText("six")
+    assert not window.ads_banner.isVisibleTo(window) and "not a version" in window.ads_hint.text()
+
+
+def test_a_bad_custom_address_gets_a_sentence_not_a_run(qtbot, window):
+    window.custom_address.setText("http://ads.caiso.com/")
+    qtbot.mouseClick(window.check_button, Qt.MouseButton.LeftButton)
+    assert not window.is_running()
+    assert window.input_problem.isVisibleTo(window)
+    assert "only https:// addresses can be checked" in window.input_problem.text()
+
+
+def test_a_custom_address_checks_only_that_address(qtbot, window, lab, prefs, tmp_path):
+    prefs.ca_files = [lab_ca_file(lab, tmp_path)]
+    window.custom_address.setText(lab.url("ready"))
+    run_to_end(qtbot, window)
+    assert window.verdict.state() is State.PASSED
+    assert window.verdict.text().startswith("This computer is ready for TLS 1.2 (1 address checked)")
+    QGuiApplication.clipboard().clear()
+    window.copy_summary()
+    assert "RESULT: This computer is ready for TLS 1.2" in QGuiApplication.clipboard().text()
+
+
+def test_client_certificate_from_the_window(qtbot, window, lab, prefs, tmp_path):
+    secret = "Window-Test-Password-7"
+    p12 = tmp_path / "me.p12"
+    p12.write_bytes(lab.pki.client_p12(secret))
+    prefs.ca_files = [lab_ca_file(lab, tmp_path)]
+    window.custom_address.setText(lab.url("client-cert-tls13"))
+    window.client_cert.setText(str(p12))
+    window.cert_password.setText(secret)
+    run_to_end(qtbot, window)
+    target_id = window.results.targets and next(iter(window.results.targets))
+    codes = {f.code for f in window.results.findings_of(target_id, Check.CLIENT_CERT)}
+    assert codes == {Code.CLIENT_CERT_OK}
+    window.cert_password.setText("wrong")
+    run_to_end(qtbot, window)
+    assert window.input_problem.isVisibleTo(window)
+    assert words_for(Code.CLIENT_CERT_BAD_PASSWORD).title in window.input_problem.text()
+
+
+def test_choices_are_remembered_but_never_the_password(qtbot, lab, prefs, tmp_path):
+    first = create_window([], prefs)
+    first.select("map-stage", "cmri")
+    first.client_cert.setText(str(tmp_path / "me.p12"))
+    first.cert_password.setText("Never-Stored-Password")
+    prefs.remember_certificate = True
+    first.close()
+    second = create_window([], prefs)
+    assert second.environment.currentData() == "map-stage"
+    assert second.application.currentData() == "cmri"
+    assert second.client_cert.text() == str(tmp_path / "me.p12")
+    assert second.cert_password.text() == ""
+    second.close()
+    stored = Path(prefs.qsettings.fileName()).read_text()
+    assert "Never-Stored-Password" not in stored
+    assert "map-stage" in stored
+
+
+def test_start_up_options(qtbot, lab, prefs):
+    w = create_window(["--env", "practice", "--app", "lab-certificate", "--run"], prefs)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.signals.done, timeout=30_000):
+        pass
+    assert {t.application for t in w.results.targets.values()} == {"lab-certificate"}
+    w.close()
+    with pytest.raises(InputError, match="There is no environment 'nowhere'"):
+        create_window(["--env", "nowhere"], prefs)
+    with pytest.raises(InputError, match="no application 'ads' in the practice"):
+        create_window(["--env", "practice", "--app", "ads"], prefs)
+    with pytest.raises(InputError, match="Unrecognized arguments"):
+        create_window(["--bogus"], prefs)
+
+
+def test_keyboard_operation(qtbot, window):
+    window.activateWindow()
+    window.environment.setFocus()
+    qtbot.waitUntil(window.environment.hasFocus)
+    order = []
+    for _ in range(7):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        QTest.keyClick(focused, Qt.Key.Key_Tab)
+        now = QApplication.focusWidget()
+        order.append(now.accessibleName() if now else "")
+    assert order == [
+        "Application",
+        "Custom address",
+        "Client certificate",
+        "Choose client certificate file",
+        "Certificate password",
+        "ADS client version",
+        "Check connection",
+    ]
+    with qtbot.waitSignal(window.signals.done, timeout=60_000):
+        QTest.keyClick(window, Qt.Key.Key_F5)
+
+
+def test_settings_dialog_checks_trusted_certificate_files(qtbot, prefs, lab, tmp_path):
+    dialog = SettingsDialog(prefs)
+    qtbot.addWidget(dialog)
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    assert not dialog.add_file(str(bad))
+    assert "holds no PEM certificate" in dialog.problem.text()
+    good = lab_ca_file(lab, tmp_path)
+    assert dialog.add_file(good)
+    dialog.timeout.setValue(20)
+    dialog.accept()
+    assert prefs.ca_files == [good] and prefs.timeout == 20
