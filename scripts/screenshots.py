@@ -30,13 +30,13 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication(["screenshots"])
+    qt_app = QApplication(["screenshots"])
     if args.dark:
         # What a dark system theme hands to Qt: a dark palette (the offscreen platform has no theme of its own).
         from PySide6.QtGui import QColor, QPalette
 
-        app.setStyle("Fusion")
-        app.styleHints().setColorScheme(Qt.ColorScheme.Dark)
+        qt_app.setStyle("Fusion")
+        qt_app.styleHints().setColorScheme(Qt.ColorScheme.Dark)
         palette = QPalette()
         for role, colour in (
             (QPalette.ColorRole.Window, "#202124"),
@@ -55,7 +55,7 @@ def main() -> int:
             palette.setColor(role, QColor(colour))
         for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
             palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6f7378"))
-        app.setPalette(palette)
+        qt_app.setPalette(palette)
 
     from app.core.findings import Check
     from app.gui import create_window
@@ -88,10 +88,10 @@ def main() -> int:
 
     def run_to_end() -> None:
         loop = QEventLoop()
-        window.signals.done.connect(loop.quit)
+        window.check_finished.connect(loop.quit)
         window.start_check()
         loop.exec()
-        window.signals.done.disconnect(loop.quit)
+        window.check_finished.disconnect(loop.quit)
 
     shot("idle")
     prefs.timeout = 30  # keep the silent servers busy while the "running" picture is taken
@@ -102,7 +102,7 @@ def main() -> int:
     shot("running")
     window.cancel_check()
     loop = QEventLoop()
-    window.signals.done.connect(loop.quit)
+    window.check_finished.connect(loop.quit)
     loop.exec()
     prefs.timeout = None
 

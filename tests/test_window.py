@@ -65,7 +65,7 @@ def window(qtbot, lab, prefs, qt_warnings):
 
 
 def run_to_end(qtbot, window: MainWindow, timeout_ms: int = 60_000) -> None:
-    with qtbot.waitSignal(window.signals.done, timeout=timeout_ms):
+    with qtbot.waitSignal(window.check_finished, timeout=timeout_ms):
         qtbot.mouseClick(window.check_button, Qt.MouseButton.LeftButton)
 
 
@@ -138,7 +138,7 @@ def test_cancel_stops_everything_promptly(qtbot, window, prefs):
     qtbot.wait(300)
     assert window.is_running()
     started = time.monotonic()
-    with qtbot.waitSignal(window.signals.done, timeout=5_000):
+    with qtbot.waitSignal(window.check_finished, timeout=5_000):
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
     latency_ms = (time.monotonic() - started) * 1000
     print(f"cancel took {latency_ms:.0f} ms")
@@ -254,7 +254,7 @@ def test_choices_are_remembered_but_never_the_password(qtbot, lab, prefs, tmp_pa
 def test_start_up_options(qtbot, lab, prefs):
     w = create_window(["--env", "practice", "--app", "lab-certificate", "--run"], prefs)
     qtbot.addWidget(w)
-    with qtbot.waitSignal(w.signals.done, timeout=30_000):
+    with qtbot.waitSignal(w.check_finished, timeout=30_000):
         pass
     assert {t.application for t in w.results.targets.values()} == {"lab-certificate"}
     w.close()
@@ -286,7 +286,7 @@ def test_keyboard_operation(qtbot, window):
         "ADS client version",
         "Check connection",
     ]
-    with qtbot.waitSignal(window.signals.done, timeout=60_000):
+    with qtbot.waitSignal(window.check_finished, timeout=60_000):
         QTest.keyClick(window, Qt.Key.Key_F5)
 
 

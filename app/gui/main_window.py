@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer, QUrl, Slot
+import time
+from collections import deque
+
+from PySide6.QtCore import Qt, QThreadPool, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,7 +29,7 @@ from app import __version__
 from app.core.addresses import parse_address
 from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, is_outdated, parse_version
 from app.core.catalog import Catalog
-from app.core.endpoint import CheckFinished, TargetFinished
+from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.errors import InputError
 from app.core.findings import Check, Status, Verdict
 from app.core.model import RunReport
@@ -43,10 +46,14 @@ from app.gui.worker import CheckRequest, CheckTask, TaskSignals
 DEVELOPER_SITE = "https://developer.caiso.com"
 SYSTEM_ACCESS_DOCUMENT = "http://www.caiso.com/Documents/SystemAccessInformation_MarketParticipants.pdf"
 IDLE_TEXT = "Choose where you connect, then press Check connection."
+FRAME_MS = 16  # results are shown a frame at a time...
+FRAME_BUDGET = 0.008  # ...spending at most 8 ms of each frame on them
 
 
 class MainWindow(QMainWindow):
     """Environment and application pickers, the Check connection button, the verdict, results and details."""
+
+    check_finished = Signal()  # a check ended and everything it found is shown
 
     def __init__(self, catalog: Catalog, preferences: Preferences) -> None:
         super().__init__()
@@ -55,6 +62,12 @@ class MainWindow(QMainWindow):
         self.pool = QThreadPool(self)
         self.task: CheckTask | None = None
         self._finished_task: CheckTask | None = None  # kept until its pool thread has surely let go
+        self._pending: deque[object] = deque()  # results received, not yet shown
+        self._targets_done: set[str] = set()  # endpoints whose final report is received
+        self._worker_done = False
+        self._frame = QTimer(self)
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self._apply_pending)
         self.signals = TaskSignals(self)
         self.signals.progress.connect(self._on_event)
         self.signals.failed.connect(self._on_failed)
@@ -339,6 +352,7 @@ class MainWindow(QMainWindow):
         self._remember_choice()
         self.pool.waitForDone()  # the previous task has returned already; this only makes it certain
         self._finished_task = None
+        self._targets_done.clear()
         self.task = CheckTask(request, self.catalog, self.signals)
         self.last_report = None
         self.results.clear()
@@ -357,6 +371,27 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_event(self, event: object) -> None:
+        # Only queue it: a burst of results (many checks finishing together) is applied a frame at a time.
+        self._pending.append(event)
+        if isinstance(event, TargetFinished):
+            self._targets_done.add(event.report.target.id)
+        if not self._frame.isActive():
+            self._frame.start()
+
+    def _apply_pending(self) -> None:
+        """Apply queued results for at most one frame's budget; finish the check once all are applied."""
+        started = time.perf_counter()
+        while self._pending and time.perf_counter() - started < FRAME_BUDGET:
+            self._apply(self._pending.popleft())
+        if self._pending:
+            return
+        self._frame.stop()
+        if self._worker_done:
+            self._end_check()
+
+    def _apply(self, event: object) -> None:
+        if isinstance(event, CheckStarted | CheckFinished) and event.target_id in self._targets_done:
+            return  # the endpoint's final report is queued already and shows every check
         if isinstance(event, RunStarted):
             names = {a.id: a.name for a in self.catalog.applications.values()}
             self.results.begin(event.targets, names)
@@ -411,12 +446,19 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_done(self) -> None:
+        self._worker_done = True
+        if not self._pending:
+            self._end_check()
+
+    def _end_check(self) -> None:
+        self._worker_done = False
         self._finished_task, self.task = self.task, None
         self.check_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
+        self.check_finished.emit()
 
     def _show_input_problem(self, sentence: str) -> None:
         self.input_problem.setText(sentence)

@@ -1,0 +1,115 @@
+"""Measure the window: the longest stall of the GUI thread during full practice runs, and how long Cancel takes.
+
+    .venv/bin/python bench/window.py [--runs 10]
+
+Targets (issue 3): no stall over 50 ms; Cancel within 200 ms. The heartbeat is a 5 ms QTimer on the GUI
+thread; a stall is the longest gap between two ticks. Runs use the practice lab in this process, so the lab's
+own server work competes for the same CPU (2 cores here): a harder case than real servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _stamp(into: list[float]) -> None:
+    into.append(time.perf_counter())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    qt_app = QApplication(["bench"])  # noqa: F841 - kept alive for the whole run
+    from app.gui import create_window
+    from app.gui.preferences import Preferences
+    from app.lab import shared_lab, stop_shared_lab
+
+    shared_lab()
+    settings = Path(tempfile.mkdtemp(prefix="tlsrc-bench-")) / "settings.ini"
+    prefs = Preferences(QSettings(str(settings), QSettings.Format.IniFormat))
+    window = create_window(["--env", "practice"], prefs)
+    window.show()
+
+    def wait_done() -> None:
+        loop = QEventLoop()
+        window.check_finished.connect(loop.quit)
+        loop.exec()
+        window.check_finished.disconnect(loop.quit)
+
+    stalls, p99s, durations = [], [], []
+    for _ in range(args.runs):
+        gaps: list[int] = []
+        clock = QElapsedTimer()
+        last = [0]
+
+        def tick(gaps: list[int] = gaps, clock: QElapsedTimer = clock, last: list[int] = last) -> None:
+            now = clock.elapsed()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        timer = QTimer()
+        timer.setInterval(5)
+        timer.timeout.connect(tick)
+        clock.start()
+        timer.start()
+        started = time.perf_counter()
+        window.start_check()
+        wait_done()
+        durations.append(time.perf_counter() - started)
+        timer.stop()
+        gaps.sort()
+        stalls.append(gaps[-1])
+        p99s.append(gaps[int(len(gaps) * 0.99)])
+
+    prefs.timeout = 30
+    cancels, stopped = [], []
+    for i in range(args.runs):
+        window.start_check()
+        loop = QEventLoop()
+        QTimer.singleShot(300 + 37 * i, loop.quit)
+        loop.exec()
+        started = time.perf_counter()
+        worker_done: list[float] = []
+        record = functools.partial(_stamp, worker_done)
+        window.signals.done.connect(record)
+        window.cancel_check()
+        wait_done()
+        window.signals.done.disconnect(record)
+        cancels.append((time.perf_counter() - started) * 1000)
+        stopped.append((worker_done[0] - started) * 1000)
+    window.close()
+    stop_shared_lab()
+
+    print(f"practice runs: {args.runs}, each {statistics.median(durations):.2f} s (median), 23 endpoints")
+    print(f"GUI stall, longest per run (ms): {stalls}")
+    print(
+        f"  worst {max(stalls)} ms, median of runs {statistics.median(stalls)} ms; p99 gap {max(p99s)} ms "
+        f"(target: none over 50 ms) -> {'met' if max(stalls) <= 50 else 'NOT met'}"
+    )
+    print(
+        f"Cancel until every check has stopped (ms): median {statistics.median(stopped):.0f}, worst "
+        f"{max(stopped):.0f} (target 200 ms) -> {'met' if max(stopped) <= 200 else 'NOT met'}"
+    )
+    print(
+        f"Cancel until the window shows the final state (ms): median {statistics.median(cancels):.0f}, "
+        f"worst {max(cancels):.0f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
