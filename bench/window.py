@@ -30,11 +30,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     qt_app = QApplication(["bench"])  # noqa: F841 - kept alive for the whole run
     from app.gui import create_window
+    from app.gui.heartbeat import Heartbeat
     from app.gui.preferences import Preferences
     from app.lab import shared_lab, stop_shared_lab
 
@@ -50,30 +51,17 @@ def main() -> int:
         loop.exec()
         window.check_finished.disconnect(loop.quit)
 
+    heartbeat = Heartbeat()
     stalls, p99s, durations = [], [], []
     for _ in range(args.runs):
-        gaps: list[int] = []
-        clock = QElapsedTimer()
-        last = [0]
-
-        def tick(gaps: list[int] = gaps, clock: QElapsedTimer = clock, last: list[int] = last) -> None:
-            now = clock.elapsed()
-            gaps.append(now - last[0])
-            last[0] = now
-
-        timer = QTimer()
-        timer.setInterval(5)
-        timer.timeout.connect(tick)
-        clock.start()
-        timer.start()
+        heartbeat.start()
         started = time.perf_counter()
         window.start_check()
         wait_done()
         durations.append(time.perf_counter() - started)
-        timer.stop()
-        gaps.sort()
-        stalls.append(gaps[-1])
-        p99s.append(gaps[int(len(gaps) * 0.99)])
+        heartbeat.stop()
+        stalls.append(heartbeat.longest)
+        p99s.append(heartbeat.percentile(0.99))
 
     prefs.timeout = 30
     cancels, stopped = [], []

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, QObject, QSettings, Qt, QTimer, QUrl, Slot, qInstallMessageHandler
+from PySide6.QtCore import QObject, QSettings, Qt, QUrl, Slot, qInstallMessageHandler
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
@@ -14,6 +14,7 @@ from app.core.errors import InputError
 from app.core.findings import Check, Code
 from app.core.words import explain, words_for
 from app.gui import create_window
+from app.gui.heartbeat import Heartbeat
 from app.gui.main_window import MainWindow
 from app.gui.preferences import Preferences
 from app.gui.settings_dialog import SettingsDialog
@@ -106,29 +107,19 @@ def test_practice_run_gives_a_verdict_and_explains_a_failure(qtbot, window):
 
 
 def test_the_gui_thread_never_stalls_during_a_full_run(qtbot, window):
-    gaps: list[int] = []
-    clock = QElapsedTimer()
-    last = [0]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    clock.start()
-    timer.start()
+    heartbeat = Heartbeat()
+    heartbeat.start()
     run_to_end(qtbot, window)
-    timer.stop()
-    gaps.sort()
-    print(f"heartbeat: {len(gaps)} ticks, p99 {gaps[int(len(gaps) * 0.99)]} ms, longest {gaps[-1]} ms")
+    heartbeat.stop()
+    print(
+        f"heartbeat: {len(heartbeat.gaps)} ticks, p99 {heartbeat.percentile(0.99)} ms, longest {heartbeat.longest} ms"
+    )
     # A check on the GUI thread would freeze it for whole seconds (the practice lab has 2 s timeouts). The
-    # 50 ms target itself is measured by scripts/measure_window.py; the bounds here leave room for a busy host.
-    assert len(gaps) > 100
-    assert gaps[int(len(gaps) * 0.99)] < 50
-    assert gaps[-1] < 250
+    # 50 ms target itself is measured over many runs by bench/window.py (typically 20-30 ms at worst); the
+    # bounds here leave room for a busy shared host.
+    assert len(heartbeat.gaps) > 100
+    assert heartbeat.percentile(0.99) < 50
+    assert heartbeat.longest < 250
 
 
 def test_cancel_stops_everything_promptly(qtbot, window, prefs):
@@ -142,7 +133,7 @@ def test_cancel_stops_everything_promptly(qtbot, window, prefs):
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
     latency_ms = (time.monotonic() - started) * 1000
     print(f"cancel took {latency_ms:.0f} ms")
-    assert latency_ms < 1000  # without cancel the run would last 30 s; scripts/measure_window.py measures ~ms
+    assert latency_ms < 1000  # without cancel the run would last 30 s; bench/window.py measures the latency
     assert "cancelled" in window.verdict.text()
     assert window.check_button.isEnabled() and not window.cancel_button.isEnabled()
     assert not [t.name for t in threading.enumerate() if t.name.startswith(("endpoint", "probe", "tls-readiness"))]

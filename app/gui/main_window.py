@@ -31,10 +31,11 @@ from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, i
 from app.core.catalog import Catalog
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.errors import InputError
-from app.core.findings import Check, Status, Verdict
+from app.core.findings import Check, Finding, Status, Verdict
 from app.core.model import RunReport
 from app.core.runner import RunFinished, RunStarted
 from app.core.summary import render
+from app.core.words import explain
 from app.gui.banners import AdsUpgradeBanner, VerdictBanner
 from app.gui.details import DetailsPanel
 from app.gui.preferences import Preferences
@@ -556,11 +557,8 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def _title(finding: object) -> str:
-    from app.core.findings import Finding
-    from app.core.words import explain
-
-    return explain(finding).title if isinstance(finding, Finding) else ""
+def _title(finding: Finding) -> str:
+    return explain(finding).title
 
 
 def run_after_start(window: MainWindow) -> None:

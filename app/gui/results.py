@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
-from app.core.findings import Check, Finding
+from app.core.findings import STATUS_RANK, Check, Finding
 from app.core.model import Target, TargetReport
 from app.core.words import explain
 from app.gui.status import CHECK_LABELS, STATE_WORDS, State, icon, state_of, state_of_verdict
@@ -114,8 +114,6 @@ class ResultsTree(QTreeWidget):
 
 
 def _headline(findings: tuple[Finding, ...]) -> str:
-    from app.core.findings import STATUS_RANK
-
     if not findings:
         return ""
     worst = max(findings, key=lambda f: STATUS_RANK[f.status])
