@@ -82,7 +82,13 @@ def test_every_control_has_its_accessible_name(window):
         assert len(found) == 1, (name, found)
 
 
-def test_practice_run_gives_a_verdict_and_explains_a_failure(qtbot, window):
+def test_practice_run_gives_a_verdict_and_explains_a_failure(qtbot, lab, prefs):
+    window = create_window([], prefs)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.environment.currentData() == "production"  # the first start
+    window.environment.setCurrentIndex(window.environment.findData("practice"))
+    assert window.application.currentData() == ""  # all applications
     assert window.verdict.state() is State.WAITING
     run_to_end(qtbot, window)
     assert window.verdict.state() is State.FAILED
