@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -233,3 +234,15 @@ def test_password_is_asked_for_without_echo_when_interactive(tmp_path, lab):
     assert secret not in text
     assert "This computer is ready for TLS 1.2" in text, text
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_decode_expands_a_support_code():
+    code, out, _ = run("check", "--env", "practice", "--app", "lab-connection", "--json")
+    data = json.loads(out)
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", data["reference"])
+    code, out, err = run("decode", *data["support_code"].split("-"))
+    assert code == 0, err
+    assert "6 addresses checked, 6 with problems" in out
+    assert "[TCP_REFUSED]" in out and "What to do:" in out and "?" not in out.replace("(see the report)", "")
+    code, _, err = run("decode", data["support_code"][:-1] + ("2" if data["support_code"][-1] != "2" else "3"))
+    assert code == 2 and "does not add up" in err and "Traceback" not in err

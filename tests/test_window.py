@@ -104,7 +104,9 @@ def test_practice_run_gives_a_verdict_and_explains_a_failure(qtbot, lab, prefs):
     assert explain(expired).title in details
     assert explain(expired).action in details
     assert not window.details.technical.isVisible()
-    window.results.setCurrentItem(window.results.item_for("practice-expired"))
+    endpoint_item = window.results.item_for("practice-expired")
+    assert endpoint_item is not None
+    window.results.setCurrentItem(endpoint_item)
     window.details.toggle.click()
     assert window.details.technical.isVisible()
     assert "-----BEGIN CERTIFICATE-----" in window.details.technical.toPlainText()

@@ -23,9 +23,10 @@ from app.core.errors import InputError
 from app.core.findings import Verdict
 from app.core.model import CheckSettings
 from app.core.plan import plan_targets
+from app.core.reference import decode as decode_support_code
 from app.core.report_json import report_json
 from app.core.runner import Run
-from app.core.summary import render
+from app.core.summary import render, render_support_code
 from app.core.tls_contexts import load_trust_file
 from app.lab import PracticeLab, start_lab
 
@@ -110,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(practice-client.p12, password 'practice') into DIR",
     )
 
+    decode = sub.add_parser(
+        "decode",
+        help="expand a support code into plain explanations",
+        description="Expand a support code (read out by a user) into plain explanations.",
+    )
+    decode.add_argument("code", nargs="+", help="the support code (its groups may be given as separate words)")
+
     catalog = sub.add_parser(
         "catalog",
         help="list the environments, applications and addresses known",
@@ -152,6 +160,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _lab(args, out)
         if args.command == "catalog":
             return _catalog(args, out)
+        if args.command == "decode":
+            code = "-".join(args.code).upper()
+            out.write(render_support_code(code, decode_support_code(code)))
+            return EXIT_READY
     except InputError as exc:
         err.write(f"tls-readiness: {exc}\n")
         return EXIT_INPUT

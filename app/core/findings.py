@@ -146,6 +146,59 @@ STATUS_OF: Mapping[Code, Status] = MappingProxyType(
 )
 
 
+# Each code's number in support codes. Append new codes with new numbers; never renumber or reuse one.
+CODE_NUMBERS: Mapping[Code, int] = MappingProxyType(
+    {
+        Code.DNS_OK: 1,
+        Code.DNS_NOT_FOUND: 2,
+        Code.DNS_FAILED: 3,
+        Code.TCP_OK: 4,
+        Code.TCP_REFUSED: 5,
+        Code.TCP_TIMEOUT: 6,
+        Code.TCP_UNREACHABLE: 7,
+        Code.CONNECTION_RESET: 8,
+        Code.NOT_TLS: 9,
+        Code.HANDSHAKE_TIMEOUT: 10,
+        Code.HANDSHAKE_FAILED: 11,
+        Code.TLS12_OK: 12,
+        Code.TLS12_REFUSED: 13,
+        Code.TLS13_OK: 14,
+        Code.TLS13_NOT_OFFERED: 15,
+        Code.LEGACY_TLS_ACCEPTED: 16,
+        Code.LEGACY_TLS_REFUSED: 17,
+        Code.LEGACY_TLS_NOT_TESTED: 18,
+        Code.CERT_OK: 19,
+        Code.CERT_EXPIRED: 20,
+        Code.CERT_NOT_YET_VALID: 21,
+        Code.CERT_EXPIRING_SOON: 22,
+        Code.CERT_NAME_MISMATCH: 23,
+        Code.CERT_UNTRUSTED: 24,
+        Code.CERT_SELF_SIGNED: 25,
+        Code.CERT_WEAK_SIGNATURE: 26,
+        Code.CERT_WEAK_KEY: 27,
+        Code.CERT_INVALID: 28,
+        Code.CERT_NOT_TRUSTED_BY_SYSTEM: 29,
+        Code.HTTP_OK: 30,
+        Code.HTTP_FORBIDDEN: 31,
+        Code.HTTP_NOT_FOUND: 32,
+        Code.HTTP_NO_ANSWER: 33,
+        Code.CLIENT_CERT_REQUIRED: 34,
+        Code.CLIENT_CERT_OK: 35,
+        Code.CLIENT_CERT_REJECTED: 36,
+        Code.CLIENT_CERT_NOT_REQUESTED: 37,
+        Code.CLIENT_CERT_EXPIRED: 38,
+        Code.CLIENT_CERT_NOT_YET_VALID: 39,
+        Code.CLIENT_CERT_EXPIRING_SOON: 40,
+        Code.CLIENT_CERT_WRONG_USAGE: 41,
+        Code.CLIENT_CERT_KEY_MISMATCH: 42,
+        Code.CLIENT_CERT_BAD_PASSWORD: 43,
+        Code.CLIENT_CERT_UNREADABLE: 44,
+        Code.CHECK_CANCELLED: 45,
+        Code.INTERNAL_ERROR: 46,
+    }
+)
+
+
 @dataclass(frozen=True)
 class Finding:
     """One conclusion about one endpoint (or about the client certificate).

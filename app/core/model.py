@@ -156,6 +156,7 @@ class RunReport:
         finished: when it finished (UTC).
         cancelled: True when the user cancelled.
         client_cert: the user's certificate, when one opened.
+        reference: the run's short reference, for the help desk (``K7QM-3XPA``).
     """
 
     targets: tuple[TargetReport, ...]
@@ -165,6 +166,7 @@ class RunReport:
     finished: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     cancelled: bool = False
     client_cert: ClientCertificate | None = None
+    reference: str = ""
 
     @property
     def verdict(self) -> Verdict:

@@ -10,6 +10,7 @@ from app import __version__
 from app.core.checks.certificate import CertificateInfo
 from app.core.findings import Finding, Verdict
 from app.core.model import RunReport, TargetReport
+from app.core.reference import SupportSummary, encode
 from app.core.words import explain
 
 SCHEMA = "tls-readiness-report/1"
@@ -89,6 +90,8 @@ def report_dict(report: RunReport, catalog_version: str = "") -> dict[str, Any]:
         "elapsed_ms": round(report.elapsed_ms, 1),
         "cancelled": report.cancelled,
         "verdict": report.verdict.value,
+        "reference": report.reference,
+        "support_code": encode(SupportSummary.from_report(report)),
         "summary": {"targets": len(report.targets), **counts},
         "client_certificate": None
         if cert is None

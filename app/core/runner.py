@@ -16,6 +16,7 @@ from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, Server
 from app.core.findings import Check, Finding
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
 from app.core.net import CancelFlag
+from app.core.reference import new_reference
 from app.core.tls_contexts import ContextFactory
 
 PROBES_PER_ENDPOINT = 6
@@ -56,6 +57,7 @@ class Run:
         self.targets = tuple(targets)
         self.settings = settings or CheckSettings()
         self.environment = environment
+        self.reference = new_reference()
         self._listener = listener
         self._cancel = CancelFlag()
         self._done = threading.Event()
@@ -110,6 +112,7 @@ class Run:
                 finished=dt.datetime.now(dt.UTC),
                 cancelled=self._cancel.is_set(),
                 client_cert=client_cert,
+                reference=self.reference,
             )
             self._emit(RunFinished(self._report))
         finally:

@@ -6,9 +6,10 @@ import textwrap
 from collections.abc import Mapping
 
 from app import __version__
-from app.core.findings import STATUS_RANK, Finding, Status, Verdict
+from app.core.findings import STATUS_OF, STATUS_RANK, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
-from app.core.words import explain
+from app.core.reference import SupportSummary, encode
+from app.core.words import GENERIC_PARAMS, explain, words_for
 
 WIDTH = 100
 _MARK = {Verdict.READY: "[ READY  ]", Verdict.ACTION_NEEDED: "[ ACTION ]", Verdict.COULD_NOT_CHECK: "[   ?    ]"}
@@ -53,6 +54,7 @@ def render(
         f"Checked {report.started:%Y-%m-%d %H:%M} UTC in {report.elapsed_ms / 1000:.1f} s",
         "",
         f"RESULT: {headline(report)}",
+        f"Reference: {report.reference}    Support code: {encode(SupportSummary.from_report(report))}",
         "",
     ]
     if report.findings:
@@ -96,3 +98,29 @@ def _finding_lines(finding: Finding, verbose: bool, indent: int = 2) -> list[str
 
 def _wrap(text: str, pad: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ") or [pad]
+
+
+def render_support_code(code: str, summary: SupportSummary) -> str:
+    """A support code expanded for the help desk: the verdict, then each address's problems in plain words."""
+    verdict = {"ready": "ready", "action_needed": "action needed", "could_not_check": "could not check"}
+    with_problems = sum(1 for position, _ in summary.problems if position)
+    plural = "es" if summary.targets != 1 else ""
+    out = [
+        f"Support code {code}: {verdict[summary.verdict.value]}; {summary.targets} address{plural} checked, "
+        f"{with_problems} with problems.",
+        "",
+    ]
+    if not summary.problems:
+        out.append("No problems were recorded.")
+    for position, codes in summary.problems:
+        out.append(
+            "The run itself (your certificate file)" if position == 0 else f"Address {position} of {summary.targets}"
+        )
+        for finding_code in codes:
+            words = words_for(finding_code, GENERIC_PARAMS)
+            out.append(f"  {_STATUS[STATUS_OF[finding_code]]}: {words.title} [{finding_code.value}]")
+            out += _wrap("What happened: " + words.explanation, "    ")
+            out += _wrap("What to do: " + words.action, "    ")
+        out.append("")
+    out.append("The report or diagnostic bundle with the same reference names each address.")
+    return "\n".join(out).rstrip() + "\n"

@@ -63,6 +63,29 @@ def words_for(code: Code, params: Mapping[str, str] | None = None) -> Words:
     return Words(*(entry[name].strip().format_map(values) for name in _FIELDS))
 
 
+# When only the code is known (a support code read over the phone), the sentences refer to the details in
+# general terms instead of showing "?".
+GENERIC_PARAMS: Mapping[str, str] = {
+    "host": "that server",
+    "port": "(see the report)",
+    "ms": "a few",
+    "addresses": "its addresses",
+    "cipher": "",
+    "versions": "TLS 1.0 and 1.1",
+    "subject": "(see the report)",
+    "issuer": "(see the report)",
+    "days": "a few",
+    "until": "the date in the report",
+    "from": "the date in the report",
+    "names": "other names",
+    "status": "",
+    "reason": "",
+    "with_cert": "",
+    "cas": "(see the report)",
+    "file": "your certificate file",
+}
+
+
 def explain(finding: Finding) -> Words:
     """The words a person reads for one finding."""
     return words_for(finding.code, finding.params)
