@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+if "TLS_READINESS_LOG_DIR" not in os.environ:  # never write into the real per-user log folder
+    import tempfile
+
+    os.environ["TLS_READINESS_LOG_DIR"] = tempfile.mkdtemp(prefix="tlsrc-test-logs-")
 
 import datetime as dt
 from collections.abc import Iterator

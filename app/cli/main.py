@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from app import __version__
+from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path, write_bundle
 from app.core.catalog import Catalog, load_catalog, user_catalog_path
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, load_client_certificate
 from app.core.errors import InputError
 from app.core.findings import Verdict
+from app.core.log import setup_logging
 from app.core.model import CheckSettings
 from app.core.plan import plan_targets
 from app.core.reference import decode as decode_support_code
@@ -91,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--timeout", metavar="SECONDS", type=_timeout, help="time limit per step (default 10)")
     check.add_argument("--json", action="store_true", help="print the report as JSON (docs/report-format.md)")
+    check.add_argument(
+        "--bundle",
+        metavar="PATH.zip",
+        help="also write a diagnostic bundle for support (a .zip file, or a folder for the default name)",
+    )
     check.add_argument("-v", "--verbose", action="store_true", help="show every check and its technical details")
 
     lab = sub.add_parser(
@@ -155,6 +162,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     try:
         args = parser.parse_args(argv)
         if args.command == "check":
+            setup_logging()
+        if args.command == "check":
             return _check(args, out, err)
         if args.command == "lab":
             return _lab(args, out)
@@ -179,6 +188,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise InputError("--app needs --env to say in which environment (for example --env production --app ads).")
     if not args.env and not args.url:
         raise InputError("Choose what to check: --env production, --env map-stage, --env practice, or --url ADDRESS.")
+    bundle_target = resolve_bundle_path(args.bundle) if args.bundle else None  # a bad path fails before the run
     catalog = load_catalog(args.catalog)
     settings = CheckSettings(
         timeout=args.timeout,
@@ -209,14 +219,36 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         for lab in labs:
             lab.stop()
+    names = {a.id: a.name for a in catalog.applications.values()}
     if args.json:
         out.write(report_json(report, catalog.version) + "\n")
     else:
-        names = {a.id: a.name for a in catalog.applications.values()}
         out.write(render(report, env.name if env else "", names, args.verbose))
+    if bundle_target is not None:
+        path = bundle_target / default_bundle_name(report) if bundle_target.is_dir() else bundle_target
+        context = BundleContext(
+            catalog_version=catalog.version,
+            environment_name=env.name if env else "",
+            application_names=names,
+            settings=_settings_facts(args, settings),
+        )
+        result = write_bundle(path, report, context)
+        err.write(f"Diagnostic bundle for support: {result.path}\n")
     if report.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_READY if report.verdict is Verdict.READY else EXIT_PROBLEMS
+
+
+def _settings_facts(args: argparse.Namespace, settings: CheckSettings) -> dict[str, object]:
+    """The settings of a run as plain facts for the bundle (file names only; never a password)."""
+    cert = settings.client_cert
+    return {
+        "time_limit_seconds": settings.timeout or "per address (10 by default)",
+        "extra_trusted_certificates": [a.label for a in settings.extra_trust],
+        "client_certificate": Path(cert.path).name if cert is not None else None,
+        "catalog": args.catalog or "built-in",
+        "all_addresses": args.all_addresses,
+    }
 
 
 def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProblem | None:

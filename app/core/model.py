@@ -157,6 +157,7 @@ class RunReport:
         cancelled: True when the user cancelled.
         client_cert: the user's certificate, when one opened.
         reference: the run's short reference, for the help desk (``K7QM-3XPA``).
+        log: the lines logged during the run (for the diagnostic bundle).
     """
 
     targets: tuple[TargetReport, ...]
@@ -167,6 +168,7 @@ class RunReport:
     cancelled: bool = False
     client_cert: ClientCertificate | None = None
     reference: str = ""
+    log: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> Verdict:

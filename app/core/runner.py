@@ -14,6 +14,7 @@ from pathlib import Path
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, local_findings
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
 from app.core.findings import Check, Finding
+from app.core.log import RunLog, log
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
 from app.core.net import CancelFlag
 from app.core.reference import new_reference
@@ -99,20 +100,42 @@ class Run:
 
     def _main(self) -> None:
         started = dt.datetime.now(dt.UTC)
+        run_log = RunLog()
         try:
-            self._emit(RunStarted(self.targets))
-            run_findings, client_cert = self._client_cert_findings()
-            contexts = ContextFactory(self.settings.extra_trust, client_cert)
-            reports = self._check_all(contexts)
+            with run_log:
+                log.info(
+                    "run %s started: %d addresses, environment %r, time limit %s",
+                    self.reference,
+                    len(self.targets),
+                    self.environment,
+                    self.settings.timeout or "per address",
+                )
+                self._emit(RunStarted(self.targets))
+                run_findings, client_cert = self._client_cert_findings()
+                contexts = ContextFactory(self.settings.extra_trust, client_cert)
+                reports = self._check_all(contexts)
+                for t in reports:
+                    problems = " ".join(f.code.value for f in t.problems) or "no problems"
+                    log.info(
+                        "%s %s: %s (%s) in %.0f ms",
+                        t.target.id,
+                        t.target.address.url,
+                        t.verdict.value,
+                        problems,
+                        t.elapsed_ms,
+                    )
+                cancelled = self._cancel.is_set()
+                log.info("run %s %s", self.reference, "cancelled" if cancelled else "finished")
             self._report = RunReport(
                 targets=reports,
                 findings=tuple(run_findings),
                 environment=self.environment,
                 started=started,
                 finished=dt.datetime.now(dt.UTC),
-                cancelled=self._cancel.is_set(),
+                cancelled=cancelled,
                 client_cert=client_cert,
                 reference=self.reference,
+                log=tuple(run_log.lines),
             )
             self._emit(RunFinished(self._report))
         finally:
@@ -122,8 +145,15 @@ class Run:
     def _client_cert_findings(self) -> tuple[list[Finding], ClientCertificate | None]:
         cert = self.settings.client_cert
         if isinstance(cert, ClientCertProblem):
+            log.info("client certificate %s could not be used: %s", Path(cert.path).name, cert.code.value)
             return [Finding(cert.code, Check.CLIENT_CERT, {"file": Path(cert.path).name}, cert.details)], None
         if isinstance(cert, ClientCertificate):
+            log.info(
+                "client certificate %s: %s, valid until %s",
+                Path(cert.path).name,
+                cert.info.subject,
+                cert.info.not_after.date(),
+            )
             return local_findings(cert), cert
         return [], None
 

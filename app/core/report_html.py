@@ -1,0 +1,129 @@
+"""The report as one self-contained HTML page (no external files, no scripts), fit for any browser and for
+printing: the verdict first, then each problem with its plain explanation and next steps, then the details."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+from app import __version__
+from app.core.findings import STATUS_RANK, Finding, Status, Verdict
+from app.core.model import RunReport, TargetReport
+from app.core.reference import SupportSummary, encode
+from app.core.summary import headline
+from app.core.words import explain
+
+_VERDICT = {
+    Verdict.READY: ("ready", "&#10004;", "Ready"),
+    Verdict.ACTION_NEEDED: ("action", "&#10006;", "Action needed"),
+    Verdict.COULD_NOT_CHECK: ("unknown", "?", "Could not check"),
+}
+_STATUS = {
+    Status.PASS: "OK",
+    Status.INFO: "Note",
+    Status.SKIPPED: "Not checked",
+    Status.WARNING: "Warning",
+    Status.ERROR: "Could not check",
+    Status.FAIL: "Problem",
+}
+_CSS = """
+body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #202124; margin: 2em auto; max-width: 60em;
+       line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.5em; margin-bottom: .2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+.meta { color: #555; }
+.verdict { border: 2px solid; border-radius: 6px; padding: .8em 1em; font-size: 1.25em; font-weight: bold; }
+.verdict.ready { background: #e6f4ea; border-color: #1e8e3e; }
+.verdict.action { background: #fce8e6; border-color: #c5221f; }
+.verdict.unknown { background: #eceff1; border-color: #6b6f76; }
+.problem { border-left: 4px solid #c5221f; padding: .2em 0 .2em 1em; margin: 1em 0; page-break-inside: avoid; }
+.problem.warning { border-color: #c77700; } .problem.error { border-color: #6b6f76; }
+.code { font-family: monospace; color: #555; font-size: .9em; }
+table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3em .5em;
+  border-bottom: 1px solid #ddd; vertical-align: top; }
+pre { background: #f5f5f5; padding: .6em; white-space: pre-wrap; word-break: break-all; font-size: .8em; }
+@media print { body { margin: 0; max-width: none; } h2 { page-break-after: avoid; } }
+"""
+
+
+def render_html(
+    report: RunReport,
+    environment_name: str = "",
+    application_names: Mapping[str, str] | None = None,
+    catalog_version: str = "",
+) -> str:
+    """The whole page."""
+    names = application_names or {}
+    css_class, symbol, word = _VERDICT[report.verdict]
+    e = html.escape
+    parts = [
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+        f"<title>TLS Readiness report {e(report.reference)}</title><style>{_CSS}</style></head><body>",
+        "<h1>TLS Readiness Checker report</h1>",
+        f'<p class="meta">{e(environment_name or "Addresses typed in")} &middot; checked '
+        f"{report.started:%Y-%m-%d %H:%M} UTC &middot; reference <b>{e(report.reference)}</b> &middot; "
+        f"support code <b>{e(encode(SupportSummary.from_report(report)))}</b></p>",
+        f'<div class="verdict {css_class}" role="status">{symbol} {e(word)}: {e(headline(report))}</div>',
+    ]
+    problems: list[tuple[TargetReport | None, Finding]] = [
+        (None, f) for f in report.findings if f.status is not Status.PASS
+    ]
+    problems += [(t, f) for t in report.targets for f in t.problems]
+    problems.sort(key=lambda pair: -STATUS_RANK[pair[1].status])
+    parts.append("<h2>What needs attention</h2>")
+    if not problems:
+        parts.append("<p>Nothing: every address checked works from this computer.</p>")
+    for target, finding in problems:
+        parts.append(_problem(target, finding))
+    parts.append("<h2>Every address checked</h2><table><tr><th>Application</th><th>Address</th><th>Result</th></tr>")
+    for t in report.targets:
+        parts.append(
+            f"<tr><td>{e(names.get(t.target.application, t.target.application or '-'))}</td>"
+            f'<td>{e(t.target.name)}<br><span class="code">{e(t.target.address.url)}</span></td>'
+            f"<td>{e(_VERDICT[t.verdict][2])}</td></tr>"
+        )
+    parts.append("</table><h2>Technical details</h2>")
+    for t in report.targets:
+        parts.append(_technical(t))
+    parts.append(
+        f'<p class="meta">TLS Readiness Checker {e(__version__)}'
+        f"{f', catalog {e(catalog_version)}' if catalog_version else ''}.</p></body></html>\n"
+    )
+    return "".join(parts)
+
+
+def _problem(target: TargetReport | None, finding: Finding) -> str:
+    e = html.escape
+    words = explain(finding)
+    kind = {Status.WARNING: " warning", Status.ERROR: " error"}.get(finding.status, "")
+    where = (
+        f'{e(target.target.name)} <span class="code">{e(target.target.address.url)}</span>'
+        if target
+        else "Your client certificate"
+    )
+    return (
+        f'<div class="problem{kind}"><p><b>{_STATUS[finding.status]}: {e(words.title)}</b> '
+        f'<span class="code">[{finding.code.value}]</span><br>{where}</p><p>{e(words.explanation)}</p>'
+        f"<p><b>What to do:</b> {e(words.action)}</p></div>"
+    )
+
+
+def _technical(t: TargetReport) -> str:
+    e = html.escape
+    rows = "".join(
+        f'<tr><td>{_STATUS[f.status]}</td><td class="code">{f.code.value}</td><td><pre>{e(f.details)}</pre></td></tr>'
+        for f in t.findings
+    )
+    facts = (
+        f'<p class="meta">Addresses: {e(", ".join(t.addresses) or "-")}; connected to '
+        f"{e(t.connected_address or '-')}; {e(t.protocol or '-')} {e(t.cipher)}; {t.elapsed_ms:.0f} ms</p>"
+    )
+    certs = "".join(
+        f'<p class="code">[{i}] {e(c.subject)}<br>issuer {e(c.issuer)}<br>valid '
+        f"{c.not_before:%Y-%m-%d} to {c.not_after:%Y-%m-%d}; {e(c.key_type)} {c.key_bits} bits; "
+        f"{e(c.signature_algorithm)}; SHA-256 {c.sha256}</p>"
+        for i, c in enumerate(t.chain)
+    )
+    return (
+        f'<h3>{e(t.target.name)}</h3><p class="code">{e(t.target.address.url)}</p>{facts}'
+        f"<table><tr><th>Status</th><th>Code</th><th>Details</th></tr>{rows}</table>{certs}"
+    )
