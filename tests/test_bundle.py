@@ -64,7 +64,7 @@ def test_default_name_carries_date_time_and_reference(practice_report):
 
 
 def test_a_section_that_fails_is_recorded_and_the_rest_goes_in(tmp_path, practice_report):
-    class Broken(dict):
+    class Broken(dict[str, str]):
         def get(self, *args):
             raise RuntimeError("names unavailable")
 
