@@ -1,5 +1,6 @@
 """The real window, offscreen, against the practice lab."""
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -33,7 +34,8 @@ NAMES = [
     "Details",
     "ADS client version",
 ]
-HARMLESS = ("This plugin does not support propagateSizeHints()",)
+# Notices of the offscreen platform itself, which cannot resize or raise windows.
+HARMLESS = ("This plugin does not support propagateSizeHints()", "This plugin does not support raise()")
 
 
 @pytest.fixture
@@ -301,3 +303,77 @@ def test_settings_dialog_checks_trusted_certificate_files(qtbot, prefs, lab, tmp
     dialog.timeout.setValue(20)
     dialog.accept()
     assert prefs.ca_files == [good] and prefs.timeout == 20
+
+
+def test_export_bundle_from_the_window(qtbot, window, tmp_path):
+    window.select("practice", "lab-certificate")
+    run_to_end(qtbot, window)
+    reference = window.last_report.reference
+    assert window.reference.isVisibleTo(window) and reference in window.reference.text()
+    assert window.export_button.isEnabled()
+    with qtbot.waitSignal(window.bundle_written, timeout=10_000) as written:
+        window.export_bundle(str(tmp_path))
+    path = Path(written.args[0])
+    assert path.parent == tmp_path and path.name.endswith(f"{reference}.zip")
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        assert archive.read("window.png").startswith(b"\x89PNG")
+    assert {"report.json", "report.html", "manifest.json", "environment.json", "log.txt"} <= names
+    with qtbot.waitSignal(window.bundle_failed, timeout=5_000) as failed:
+        window.export_bundle(str(tmp_path / "missing-folder" / "b.zip"))
+    assert "does not exist" in failed.args[0]
+    window.copy_summary()
+    assert f"Reference: {reference}" in QGuiApplication.clipboard().text()
+
+
+def test_guided_troubleshooting_end_to_end(qtbot, window, lab, prefs, tmp_path):
+    guide = window.open_guide()
+    qtbot.addWidget(guide)
+    assert guide.currentPage().title().startswith("Step 1 of 3")
+    guide.choose.environment.setCurrentIndex(guide.choose.environment.findData("practice"))
+    guide.choose.application.setCurrentIndex(guide.choose.application.findData("lab-certificate"))
+    guide.next()
+    assert guide.currentId() == 1 and not guide.check.isComplete()
+    with qtbot.waitSignal(guide.check_done, timeout=30_000):
+        qtbot.mouseClick(guide.check.button, Qt.MouseButton.LeftButton)
+    pages = guide.problem_pages()
+    names = [p.target.target.id for p in pages]
+    assert "practice-untrusted" in names and "practice-expired" in names
+    assert "practice-expiring-soon" not in names  # a warning only: that address works
+    total = 3 + len(pages)
+    assert guide.check.isComplete() and f"{len(pages)} addresses have problems" in guide.check.result.text()
+    guide.next()
+    assert guide.currentPage().title() == f"Step 3 of {total}: Problem 1 of {len(pages)}"
+    while guide.currentPage().target.target.id != "practice-untrusted":
+        guide.next()
+    page = guide.currentPage()
+    assert "not trusted" in page.text.text() and "What to do" in page.text.text()
+    # The user does what the page says: IT gives them the company root, added in Settings. Then re-check.
+    stranger = tmp_path / "company-root.pem"
+    stranger.write_text(lab.pki.stranger.pem)
+    prefs.ca_files = [str(stranger)]
+    with qtbot.waitSignal(guide.check_done, timeout=30_000):
+        qtbot.mouseClick(page.again, Qt.MouseButton.LeftButton)
+    assert page.status.text().startswith("Fixed")
+    guide.back()
+    other = guide.currentPage()
+    with qtbot.waitSignal(guide.check_done, timeout=30_000):
+        qtbot.mouseClick(other.again, Qt.MouseButton.LeftButton)
+    assert other.status.text().startswith("Still a problem")
+    while guide.currentId() != 900:
+        guide.next()
+    remaining = guide.remaining()
+    assert len(remaining) == len(pages) - 1
+    assert guide.finish.reference.text() == guide.report.reference
+    assert f"{len(remaining)} addresses still have problems" in guide.finish.text.text()
+    with qtbot.waitSignal(window.bundle_written, timeout=10_000) as written:
+        guide.export_bundle(str(tmp_path))
+    import zipfile
+
+    with zipfile.ZipFile(written.args[0]) as archive:
+        report = json.loads(archive.read("report.json"))
+    untrusted = next(t for t in report["targets"] if t["id"] == "practice-untrusted")
+    assert untrusted["verdict"] == "ready"  # the bundle holds the re-check
+    guide.reject()

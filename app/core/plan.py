@@ -32,12 +32,18 @@ def plan_targets(
     urls: Sequence[str] = (),
     all_addresses: bool = False,
     lab_provider: Callable[[], RunningLab] | None = None,
+    only: Sequence[str] = (),
 ) -> list[Target]:
-    """The targets for a choice. Raises :class:`~app.core.errors.InputError` subclasses in plain words."""
+    """The targets for a choice; ``only`` keeps just these endpoint ids or typed addresses (a re-check).
+    Raises :class:`~app.core.errors.InputError` subclasses in plain words."""
     addresses = [parse_address(u) for u in urls]
+    if only:
+        addresses = [a for a in addresses if a.url in only]
     targets: list[Target] = []
     if env_id:
         endpoints = catalog.select(env_id, app_ids, all_addresses)
+        if only:
+            endpoints = [e for e in endpoints if e.id in only]
         if any(e.lab for e in endpoints):
             if lab_provider is None:
                 from app.lab import shared_lab

@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"tls-readiness-gui: {exc}\n")
         QMessageBox.critical(None, "TLS Readiness Checker", str(exc))
         return EXIT_INPUT
+    from app.core.log import setup_logging
+
+    setup_logging()
     window.show()
     code = app.exec()
     from app.lab import stop_shared_lab

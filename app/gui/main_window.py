@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFont, QGuiApplication, QKeySequence
+from PySide6.QtCore import (
+    QBuffer,
+    QIODevice,
+    QStandardPaths,
+    Qt,
+    QThreadPool,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+    qVersion,
+)
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFont, QGuiApplication, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -28,21 +40,25 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.core.addresses import parse_address
 from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, is_outdated, parse_version
+from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path
 from app.core.catalog import Catalog
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.errors import InputError
 from app.core.findings import Check, Finding, Status, Verdict
+from app.core.log import log_folder
 from app.core.model import RunReport
+from app.core.reference import SupportSummary, encode
 from app.core.runner import RunFinished, RunStarted
 from app.core.summary import render
 from app.core.words import explain
 from app.gui.banners import AdsUpgradeBanner, VerdictBanner
 from app.gui.details import DetailsPanel
+from app.gui.guided import GuidedTroubleshooting, open_guide
 from app.gui.preferences import Preferences
 from app.gui.results import ROLE, ResultsTree
 from app.gui.settings_dialog import SettingsDialog
 from app.gui.status import CHECK_LABELS, State, problem_text_colour
-from app.gui.worker import CheckRequest, CheckTask, TaskSignals
+from app.gui.worker import BundleSignals, BundleTask, CheckRequest, CheckTask, TaskSignals
 
 DEVELOPER_SITE = "https://developer.caiso.com"
 SYSTEM_ACCESS_DOCUMENT = "http://www.caiso.com/Documents/SystemAccessInformation_MarketParticipants.pdf"
@@ -55,6 +71,8 @@ class MainWindow(QMainWindow):
     """Environment and application pickers, the Check connection button, the verdict, results and details."""
 
     check_finished = Signal()  # a check ended and everything it found is shown
+    bundle_written = Signal(str)  # the bundle's path
+    bundle_failed = Signal(str)  # one sentence
 
     def __init__(self, catalog: Catalog, preferences: Preferences) -> None:
         super().__init__()
@@ -69,11 +87,17 @@ class MainWindow(QMainWindow):
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._apply_pending)
+        self.bundle_signals = BundleSignals(self)
+        self.bundle_signals.written.connect(self.bundle_written)
+        self.bundle_signals.failed.connect(self.bundle_failed)
+        self.bundle_written.connect(self._bundle_written)
+        self.bundle_failed.connect(self._bundle_not_written)
         self.signals = TaskSignals(self)
         self.signals.progress.connect(self._on_event)
         self.signals.failed.connect(self._on_failed)
         self.signals.done.connect(self._on_done)
         self.last_report: RunReport | None = None
+        self.guide: GuidedTroubleshooting | None = None
         self._progress_units: dict[str, int] = {}
         self.setWindowTitle("TLS Readiness Checker")
         self._build()
@@ -175,6 +199,26 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        self.reference = QLabel()
+        self.reference.setAccessibleName("Reference")
+        self.reference.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reference.hide()
+        self.export_button = QPushButton("Export diagnostic bundle...")
+        self.export_button.setAccessibleName("Export diagnostic bundle")
+        self.export_button.setEnabled(False)
+        self.copy_button = QPushButton("Copy summary")
+        self.copy_button.setAccessibleName("Copy summary")
+        self.copy_button.setEnabled(False)
+        results_buttons = QHBoxLayout()
+        results_buttons.addWidget(self.export_button)
+        results_buttons.addWidget(self.copy_button)
+        self.guide_button = QPushButton("Guided troubleshooting...")
+        self.guide_button.setAccessibleName("Guided troubleshooting")
+        self.guide_button.clicked.connect(self.open_guide)
+        results_buttons.addWidget(self.guide_button)
+        results_buttons.addStretch(1)
+        self.export_button.clicked.connect(self.export_bundle_dialog)
+        self.copy_button.clicked.connect(self.copy_summary)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -182,8 +226,10 @@ class MainWindow(QMainWindow):
         layout.addLayout(buttons)
         layout.addWidget(self.input_problem)
         layout.addWidget(self.verdict)
+        layout.addWidget(self.reference)
         layout.addWidget(self.ads_banner)
         layout.addWidget(splitter, 1)
+        layout.addLayout(results_buttons)
         self.setCentralWidget(central)
         for first, second in (
             (self.environment, self.application),
@@ -213,6 +259,10 @@ class MainWindow(QMainWindow):
         self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
         self.copy_action.triggered.connect(self.copy_summary)
         file_menu.addAction(self.copy_action)
+        self.export_action = QAction("&Export diagnostic bundle...", self)
+        self.export_action.setEnabled(False)
+        self.export_action.triggered.connect(self.export_bundle_dialog)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -232,6 +282,13 @@ class MainWindow(QMainWindow):
         access = QAction("The ISO's system &access document", self)
         access.triggered.connect(lambda: QDesktopServices.openUrl(QUrl(SYSTEM_ACCESS_DOCUMENT)))
         help_menu.addAction(access)
+        help_menu.addSeparator()
+        guided = QAction("&Guided troubleshooting...", self)
+        guided.triggered.connect(self.open_guide)
+        help_menu.addAction(guided)
+        open_log = QAction("Open &log folder", self)
+        open_log.triggered.connect(self.open_log_folder)
+        help_menu.addAction(open_log)
         check_shortcut = QAction(self)
         check_shortcut.setShortcuts([QKeySequence("F5"), QKeySequence("Ctrl+Return")])
         check_shortcut.triggered.connect(self.start_check)
@@ -413,6 +470,12 @@ class MainWindow(QMainWindow):
 
     def _finish(self, report: RunReport) -> None:
         self.last_report = report
+        code = encode(SupportSummary.from_report(report))
+        self.reference.setText(f"Reference: <b>{report.reference}</b> &nbsp; Support code: <b>{code}</b>")
+        self.reference.setAccessibleDescription(f"Reference {report.reference}, support code {code}")
+        self.reference.show()
+        for control in (self.export_button, self.export_action, self.copy_button):
+            control.setEnabled(True)
         self.progress.setValue(self.progress.maximum())
         problems = sum(1 for t in report.targets for f in t.findings if f.status is Status.FAIL)
         problems += sum(1 for f in report.findings if f.status is Status.FAIL)
@@ -523,6 +586,73 @@ class MainWindow(QMainWindow):
         QGuiApplication.clipboard().setText(text)
         self.statusBar().showMessage("Summary copied. Paste it into an email or a ticket.", 5000)
 
+    def export_bundle_dialog(self) -> None:
+        """Ask where to save the diagnostic bundle of the last run, then write it."""
+        self.export_bundle_dialog_for(self.last_report)
+
+    def export_bundle_dialog_for(self, report: RunReport | None) -> None:
+        """Ask where to save the diagnostic bundle of ``report``, then write it."""
+        if report is None:
+            return
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        suggested = str(Path(folder) / default_bundle_name(report))
+        path, _ = QFileDialog.getSaveFileName(self, "Export diagnostic bundle", suggested, "Zip files (*.zip)")
+        if path:
+            self.export_bundle(path, report)
+
+    def open_guide(self) -> GuidedTroubleshooting:
+        """Start guided troubleshooting (step by step, for a help-desk call)."""
+        if self.guide is None or not self.guide.isVisible():
+            self.guide = open_guide(self)
+        self.guide.raise_()
+        return self.guide
+
+    def export_bundle(self, path: str, report: RunReport | None = None) -> None:
+        """Write the bundle for ``report`` (the last run by default) in a worker; the window's picture is taken
+        here, on the GUI thread. ``bundle_written`` or ``bundle_failed`` follows."""
+        report = report or self.last_report
+        if report is None:
+            return
+        try:
+            target = resolve_bundle_path(
+                path if path.lower().endswith(".zip") or Path(path).is_dir() else path + ".zip", report
+            )
+        except InputError as exc:
+            self.bundle_failed.emit(str(exc))
+            return
+        env = self.catalog.environments.get(report.environment)
+        context = BundleContext(
+            catalog_version=self.catalog.version,
+            environment_name=env.name if env else "",
+            application_names={a.id: a.name for a in self.catalog.applications.values()},
+            settings={
+                "time_limit_seconds": self.preferences.timeout or "per address (10 by default)",
+                "extra_trusted_certificates": [Path(p).name for p in self.preferences.ca_files],
+                "client_certificate": Path(self.client_cert.text()).name if self.client_cert.text().strip() else None,
+                "ads_client_version": self.ads_version.text().strip() or None,
+            },
+            window_png=_png(self.grab()),
+            qt_version=qVersion(),
+        )
+        self.statusBar().showMessage("Writing the diagnostic bundle...")
+        self.pool.start(BundleTask(target, report, context, self.bundle_signals))
+
+    @Slot(str)
+    def _bundle_written(self, path: str) -> None:
+        reference = self.last_report.reference if self.last_report else ""
+        self.statusBar().showMessage(f"Diagnostic bundle saved: {path} (reference {reference})", 15000)
+
+    @Slot(str)
+    def _bundle_not_written(self, sentence: str) -> None:
+        self.statusBar().showMessage(sentence, 15000)
+        self._show_input_problem(sentence)
+
+    def open_log_folder(self) -> None:
+        """Show the folder with the program's log files."""
+        folder = log_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
     def open_settings(self) -> None:
         """The Settings dialog."""
         SettingsDialog(self.preferences, self).exec()
@@ -550,11 +680,20 @@ class MainWindow(QMainWindow):
         """Cancel a running check, wait for the worker, remember the window, then close."""
         if self.task is not None:
             self.task.cancel()
+        if self.guide is not None:
+            self.guide.reject()
         self.pool.waitForDone(5000)
         self._remember_choice()
         self.preferences.geometry = self.saveGeometry()
         self.preferences.save()
         event.accept()
+
+
+def _png(pixmap: QPixmap) -> bytes:
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    pixmap.save(buffer, "PNG")
+    return bytes(buffer.data().data())
 
 
 def _title(finding: Finding) -> str:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import threading
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
+from app.core.bundle import BundleContext, write_bundle
 from app.core.catalog import Catalog
 from app.core.checks.client_cert import load_client_certificate
 from app.core.errors import InputError
-from app.core.model import CheckSettings
+from app.core.model import CheckSettings, RunReport
 from app.core.plan import plan_targets
 from app.core.runner import Run, RunEvent
 from app.core.tls_contexts import load_trust_file
@@ -30,6 +32,7 @@ class CheckRequest:
         client_cert_password: its password (kept in memory for this run only, never stored).
         ca_files: extra trusted certificate files.
         timeout: seconds per step.
+        only: endpoint ids or addresses to keep (re-checking one address).
     """
 
     env_id: str
@@ -39,6 +42,7 @@ class CheckRequest:
     client_cert_password: str = ""
     ca_files: tuple[str, ...] = ()
     timeout: float | None = None
+    only: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # never show the password, even in a traceback
         return f"CheckRequest(env_id={self.env_id!r}, app_ids={self.app_ids!r}, urls={self.urls!r})"
@@ -100,7 +104,7 @@ class CheckTask(QRunnable):
         settings = CheckSettings(
             timeout=r.timeout, extra_trust=tuple(load_trust_file(p) for p in r.ca_files), client_cert=client_cert
         )
-        targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls)
+        targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls, only=r.only)
         with self._lock:
             if self._cancel.is_set():
                 return
@@ -109,3 +113,32 @@ class CheckTask(QRunnable):
 
     def _emit(self, event: RunEvent) -> None:
         self.signals.progress.emit(event)
+
+
+class BundleSignals(QObject):
+    """What a bundle task reports (made by the window, on the GUI thread)."""
+
+    written = Signal(str)  # the path
+    failed = Signal(str)  # one sentence
+
+
+class BundleTask(QRunnable):
+    """Writes a diagnostic bundle off the GUI thread."""
+
+    def __init__(self, path: Path, report: RunReport, context: BundleContext, signals: BundleSignals) -> None:
+        super().__init__()
+        self.path = path
+        self.report = report
+        self.context = context
+        self.signals = signals
+
+    def run(self) -> None:
+        """Qt calls this in a pool thread."""
+        try:
+            result = write_bundle(self.path, self.report, self.context)
+        except InputError as exc:
+            self.signals.failed.emit(str(exc))
+        except Exception as exc:
+            self.signals.failed.emit(f"The diagnostic bundle could not be written: {exc}")
+        else:
+            self.signals.written.emit(str(result.path))
