@@ -86,6 +86,12 @@ def main() -> int:
         window.grab().save(str(path))
         print(path)
 
+    def guide_shot(guide: object, name: str) -> None:
+        settle()
+        path = out / f"{name}{suffix}.png"
+        guide.grab().save(str(path))  # type: ignore[attr-defined]
+        print(path)
+
     def run_to_end() -> None:
         loop = QEventLoop()
         window.check_finished.connect(loop.quit)
@@ -121,6 +127,24 @@ def main() -> int:
 
     window.ads_version.setText("6.0.10.2")
     shot("ads-outdated")
+    window.ads_version.clear()
+
+    # Guided troubleshooting: the check step and one problem page, beside the window.
+    guide = window.open_guide()
+    guide.choose.environment.setCurrentIndex(guide.choose.environment.findData("practice"))
+    guide.choose.application.setCurrentIndex(guide.choose.application.findData("lab-certificate"))
+    guide.next()
+    loop = QEventLoop()
+    guide.check_done.connect(loop.quit)
+    guide.check.button.click()
+    loop.exec()
+    guide_shot(guide, "guided-check")
+    guide.next()
+    guide_shot(guide, "guided-problem")
+    while guide.currentId() != 900:
+        guide.next()
+    guide_shot(guide, "guided-finish")
+    guide.reject()
     window.close()
     stop_shared_lab()
     return 0

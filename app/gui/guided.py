@@ -11,7 +11,7 @@ import dataclasses
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -260,6 +260,7 @@ class ProblemPage(QWizardPage):
         self.text = QLabel()
         self.text.setAccessibleName("Problem explanation")
         self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.again = QPushButton("I did this, check again")
         self.again.setAccessibleName("Check again")
         self.status = QLabel()
