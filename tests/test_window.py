@@ -377,3 +377,16 @@ def test_guided_troubleshooting_end_to_end(qtbot, window, lab, prefs, tmp_path):
     untrusted = next(t for t in report["targets"] if t["id"] == "practice-untrusted")
     assert untrusted["verdict"] == "ready"  # the bundle holds the re-check
     guide.reject()
+
+
+def test_open_log_folder_shows_the_log_folder(qtbot, window):
+    from app.core.log import log_folder
+
+    browser = _Browser()
+    QDesktopServices.setUrlHandler("file", browser, "open")  # type: ignore[arg-type]
+    try:
+        window.open_log_folder()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert browser.opened == [QUrl.fromLocalFile(str(log_folder())).toString()]
+    assert log_folder().is_dir()
