@@ -11,20 +11,12 @@ from app.core.findings import STATUS_RANK, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
 from app.core.summary import headline
-from app.core.words import explain
+from app.core.words import STATUS_WORDS, VERDICT_WORDS, explain
 
-_VERDICT = {
-    Verdict.READY: ("ready", "&#10004;", "Ready"),
-    Verdict.ACTION_NEEDED: ("action", "&#10006;", "Action needed"),
-    Verdict.COULD_NOT_CHECK: ("unknown", "?", "Could not check"),
-}
-_STATUS = {
-    Status.PASS: "OK",
-    Status.INFO: "Note",
-    Status.SKIPPED: "Not checked",
-    Status.WARNING: "Warning",
-    Status.ERROR: "Could not check",
-    Status.FAIL: "Problem",
+_VERDICT_STYLE = {  # CSS class and symbol: colour is never alone
+    Verdict.READY: ("ready", "&#10004;"),
+    Verdict.ACTION_NEEDED: ("action", "&#10006;"),
+    Verdict.COULD_NOT_CHECK: ("unknown", "?"),
 }
 _CSS = """
 body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #202124; margin: 2em auto; max-width: 60em;
@@ -53,7 +45,8 @@ def render_html(
 ) -> str:
     """The whole page."""
     names = application_names or {}
-    css_class, symbol, word = _VERDICT[report.verdict]
+    css_class, symbol = _VERDICT_STYLE[report.verdict]
+    word = VERDICT_WORDS[report.verdict]
     e = html.escape
     parts = [
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
@@ -79,7 +72,7 @@ def render_html(
         parts.append(
             f"<tr><td>{e(names.get(t.target.application, t.target.application or '-'))}</td>"
             f'<td>{e(t.target.name)}<br><span class="code">{e(t.target.address.url)}</span></td>'
-            f"<td>{e(_VERDICT[t.verdict][2])}</td></tr>"
+            f"<td>{e(VERDICT_WORDS[t.verdict])}</td></tr>"
         )
     parts.append("</table><h2>Technical details</h2>")
     for t in report.targets:
@@ -101,7 +94,7 @@ def _problem(target: TargetReport | None, finding: Finding) -> str:
         else "Your client certificate"
     )
     return (
-        f'<div class="problem{kind}"><p><b>{_STATUS[finding.status]}: {e(words.title)}</b> '
+        f'<div class="problem{kind}"><p><b>{STATUS_WORDS[finding.status]}: {e(words.title)}</b> '
         f'<span class="code">[{finding.code.value}]</span><br>{where}</p><p>{e(words.explanation)}</p>'
         f"<p><b>What to do:</b> {e(words.action)}</p></div>"
     )
@@ -110,7 +103,8 @@ def _problem(target: TargetReport | None, finding: Finding) -> str:
 def _technical(t: TargetReport) -> str:
     e = html.escape
     rows = "".join(
-        f'<tr><td>{_STATUS[f.status]}</td><td class="code">{f.code.value}</td><td><pre>{e(f.details)}</pre></td></tr>'
+        f'<tr><td>{STATUS_WORDS[f.status]}</td><td class="code">{f.code.value}</td>'
+        f"<td><pre>{e(f.details)}</pre></td></tr>"
         for f in t.findings
     )
     facts = (

@@ -9,18 +9,10 @@ from app import __version__
 from app.core.findings import STATUS_OF, STATUS_RANK, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
-from app.core.words import GENERIC_PARAMS, explain, words_for
+from app.core.words import GENERIC_PARAMS, STATUS_WORDS, VERDICT_WORDS, explain, words_for
 
 WIDTH = 100
 _MARK = {Verdict.READY: "[ READY  ]", Verdict.ACTION_NEEDED: "[ ACTION ]", Verdict.COULD_NOT_CHECK: "[   ?    ]"}
-_STATUS = {
-    Status.FAIL: "PROBLEM",
-    Status.ERROR: "NOT CHECKED",
-    Status.WARNING: "WARNING",
-    Status.INFO: "NOTE",
-    Status.SKIPPED: "SKIPPED",
-    Status.PASS: "OK",
-}
 
 
 def headline(report: RunReport) -> str:
@@ -86,7 +78,7 @@ def render(
 def _finding_lines(finding: Finding, verbose: bool, indent: int = 2) -> list[str]:
     words = explain(finding)
     pad = " " * indent
-    lines = [f"{pad}{_STATUS[finding.status]}: {words.title} [{finding.code.value}]"]
+    lines = [f"{pad}{STATUS_WORDS[finding.status].upper()}: {words.title} [{finding.code.value}]"]
     if finding.status in (Status.FAIL, Status.ERROR, Status.WARNING) or verbose:
         lines += _wrap("What happened: " + words.explanation, pad + "  ")
         lines += _wrap("What to do: " + words.action, pad + "  ")
@@ -102,11 +94,10 @@ def _wrap(text: str, pad: str) -> list[str]:
 
 def render_support_code(code: str, summary: SupportSummary) -> str:
     """A support code expanded for the help desk: the verdict, then each address's problems in plain words."""
-    verdict = {"ready": "ready", "action_needed": "action needed", "could_not_check": "could not check"}
     with_problems = sum(1 for position, _ in summary.problems if position)
     plural = "es" if summary.targets != 1 else ""
     out = [
-        f"Support code {code}: {verdict[summary.verdict.value]}; {summary.targets} address{plural} checked, "
+        f"Support code {code}: {VERDICT_WORDS[summary.verdict].lower()}; {summary.targets} address{plural} checked, "
         f"{with_problems} with problems.",
         "",
     ]
@@ -118,7 +109,7 @@ def render_support_code(code: str, summary: SupportSummary) -> str:
         )
         for finding_code in codes:
             words = words_for(finding_code, GENERIC_PARAMS)
-            out.append(f"  {_STATUS[STATUS_OF[finding_code]]}: {words.title} [{finding_code.value}]")
+            out.append(f"  {STATUS_WORDS[STATUS_OF[finding_code]].upper()}: {words.title} [{finding_code.value}]")
             out += _wrap("What happened: " + words.explanation, "    ")
             out += _wrap("What to do: " + words.action, "    ")
         out.append("")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.findings import Code, Finding
+from app.core.findings import Code, Finding, Status, Verdict
 from app.core.resources import resource_path
 
 WORDS_FILE = "explanations.toml"
@@ -62,6 +62,20 @@ def words_for(code: Code, params: Mapping[str, str] | None = None) -> Words:
     values = _Blank(params or {})
     return Words(*(entry[name].strip().format_map(values) for name in _FIELDS))
 
+
+STATUS_WORDS: Mapping[Status, str] = {
+    Status.PASS: "OK",
+    Status.INFO: "Note",
+    Status.SKIPPED: "Not checked",
+    Status.WARNING: "Warning",
+    Status.ERROR: "Could not check",
+    Status.FAIL: "Problem",
+}
+VERDICT_WORDS: Mapping[Verdict, str] = {
+    Verdict.READY: "Ready",
+    Verdict.ACTION_NEEDED: "Action needed",
+    Verdict.COULD_NOT_CHECK: "Could not check",
+}
 
 # When only the code is known (a support code read over the phone), the sentences refer to the details in
 # general terms instead of showing "?".

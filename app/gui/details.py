@@ -8,23 +8,9 @@ import html
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QToolButton, QVBoxLayout, QWidget
 
-from app.core.findings import STATUS_RANK, Finding, Status, Verdict
+from app.core.findings import STATUS_RANK, Finding
 from app.core.model import Target, TargetReport
-from app.core.words import explain
-
-_STATUS_WORDS = {
-    Status.PASS: "OK",
-    Status.INFO: "Note",
-    Status.SKIPPED: "Not checked",
-    Status.WARNING: "Warning",
-    Status.ERROR: "Could not check",
-    Status.FAIL: "Problem",
-}
-_VERDICT_WORDS = {
-    Verdict.READY: "Ready",
-    Verdict.ACTION_NEEDED: "Action needed",
-    Verdict.COULD_NOT_CHECK: "Could not check",
-}
+from app.core.words import STATUS_WORDS, VERDICT_WORDS, explain
 
 
 class DetailsPanel(QWidget):
@@ -79,7 +65,7 @@ class DetailsPanel(QWidget):
         t = report.target
         problems = report.problems
         parts = [
-            f"<h3>{html.escape(t.name)}: {_VERDICT_WORDS[report.verdict]}</h3>",
+            f"<h3>{html.escape(t.name)}: {VERDICT_WORDS[report.verdict]}</h3>",
             f"<p><small>{html.escape(t.address.url)}<br>Address from: {html.escape(t.source or 'you')}</small></p>",
         ]
         if not problems:
@@ -117,7 +103,7 @@ class DetailsPanel(QWidget):
 def _finding_html(f: Finding) -> str:
     words = explain(f)
     return (
-        f"<p><b>{_STATUS_WORDS[f.status]}: {html.escape(words.title)}</b> "
+        f"<p><b>{STATUS_WORDS[f.status]}: {html.escape(words.title)}</b> "
         f"<small>[{f.code.value}]</small><br>{html.escape(words.explanation)}</p>"
         f"<p><b>What to do:</b> {html.escape(words.action)}</p>"
     )
