@@ -236,3 +236,23 @@ def test_distinguished_names_print_most_specific_first():
         ]
     )
     assert name_to_text(name.public_bytes()) == "CN=Pat Doex1234, OU=people, O=CAISO, C=US"
+
+
+def test_tls_inspection_is_recognised(server_factory, monkeypatch, tmp_path):
+    from app.core.findings import Code
+    from app.core.runner import run_checks
+    from tests.conftest import target
+
+    # A "company" authority that this computer trusts (its store, via OpenSSL's SSL_CERT_FILE) but Mozilla does not.
+    company = trustme.CA(organization_name="ACME Inspection")
+    bundle = tmp_path / "system-store.pem"
+    bundle.write_bytes(company.cert_pem.bytes())
+    server = server_factory(server_context(company.issue_cert("localhost")))
+    untrusted = run_checks([target(server.url)]).targets[0]
+    assert Code.CERT_UNTRUSTED in {f.code for f in untrusted.findings}
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    inspected = run_checks([target(server.url)]).targets[0]
+    codes = {f.code for f in inspected.findings}
+    assert Code.TLS_INSPECTION_SUSPECTED in codes and Code.CERT_UNTRUSTED not in codes
+    stores = {t.store: t.verdict.value for t in inspected.trust}
+    assert stores == {"mozilla": "not_trusted", "system": "trusted"}

@@ -202,6 +202,15 @@ def certificate_findings(
             mapped = Code.CERT_SELF_SIGNED
         if mapped not in codes and not (mapped is Code.CERT_UNTRUSTED and Code.CERT_SELF_SIGNED in codes):
             codes.append(mapped)
+        if (
+            probes.system is not None
+            and probes.system.accepted
+            and mapped in (Code.CERT_UNTRUSTED, Code.CERT_SELF_SIGNED)
+        ):
+            # Unknown to the public roots, yet this computer trusts it: something re-signs the traffic.
+            codes = [
+                Code.TLS_INSPECTION_SUSPECTED if c in (Code.CERT_UNTRUSTED, Code.CERT_SELF_SIGNED) else c for c in codes
+            ]
     elif verified is not None:
         codes.extend(c for c in facts if c in (Code.CERT_EXPIRING_SOON, Code.CERT_WEAK_KEY, Code.CERT_WEAK_SIGNATURE))
     else:

@@ -91,6 +91,7 @@ class Code(StrEnum):
     CLIENT_CERT_UNREADABLE = "CLIENT_CERT_UNREADABLE"
     CHECK_CANCELLED = "CHECK_CANCELLED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    TLS_INSPECTION_SUSPECTED = "TLS_INSPECTION_SUSPECTED"
 
 
 _S = Status
@@ -142,6 +143,7 @@ STATUS_OF: Mapping[Code, Status] = MappingProxyType(
         Code.CLIENT_CERT_UNREADABLE: _S.FAIL,
         Code.CHECK_CANCELLED: _S.SKIPPED,
         Code.INTERNAL_ERROR: _S.ERROR,
+        Code.TLS_INSPECTION_SUSPECTED: _S.FAIL,
     }
 )
 
@@ -195,6 +197,7 @@ CODE_NUMBERS: Mapping[Code, int] = MappingProxyType(
         Code.CLIENT_CERT_UNREADABLE: 44,
         Code.CHECK_CANCELLED: 45,
         Code.INTERNAL_ERROR: 46,
+        Code.TLS_INSPECTION_SUSPECTED: 47,
     }
 )
 
