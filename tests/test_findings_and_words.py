@@ -9,6 +9,7 @@ from app.core.words import load_words, placeholders, words_for
 KNOWN_PARAMS = {
     "host",
     "port",
+    "proxy",
     "ms",
     "addresses",
     "cipher",

@@ -25,6 +25,7 @@ from app.core.findings import Verdict
 from app.core.log import setup_logging
 from app.core.model import CheckSettings
 from app.core.plan import plan_targets
+from app.core.proxy import parse_proxy
 from app.core.reference import decode as decode_support_code
 from app.core.report_json import report_json
 from app.core.runner import Run
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="name of an environment variable holding the certificate's password",
     )
     check.add_argument("--timeout", metavar="SECONDS", type=_timeout, help="time limit per step (default 10)")
+    check.add_argument("--proxy", metavar="URL", help="go through this HTTP proxy: http://[user:password@]host:port")
     check.add_argument("--json", action="store_true", help="print the report as JSON (docs/report-format.md)")
     check.add_argument(
         "--bundle",
@@ -194,6 +196,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         timeout=args.timeout,
         extra_trust=tuple(load_trust_file(p) for p in args.ca_file),
         client_cert=_client_cert(args),
+        proxy=parse_proxy(args.proxy) if args.proxy else None,
     )
     env = catalog.environment(args.env) if args.env else None
     labs: list[PracticeLab] = []
@@ -248,6 +251,7 @@ def _settings_facts(args: argparse.Namespace, settings: CheckSettings) -> dict[s
         "client_certificate": Path(cert.path).name if cert is not None else None,
         "catalog": args.catalog or "built-in",
         "all_addresses": args.all_addresses,
+        "proxy": settings.proxy.display if settings.proxy else None,
     }
 
 

@@ -22,7 +22,8 @@ from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
 from app.core.model import CheckSettings, Target, TargetReport, TrustResult
-from app.core.net import Budget, CancelFlag, close_quietly, connect
+from app.core.net import Budget, CancelFlag, Opener, StepTimeout, close_quietly, connect
+from app.core.proxy import ProxyRefusal, ProxySettings, open_tunnel
 from app.core.tls_contexts import ContextFactory
 
 
@@ -182,6 +183,9 @@ class EndpointCheck:
         self.emit(CheckFinished(self.target.id, check, tuple(new)))
 
     def _run(self, findings: list[Finding], facts: _Facts, current: list[Check]) -> None:
+        if self.settings.proxy is not None:
+            self._run_through_proxy(self.settings.proxy, findings, facts, current)
+            return
         address = self.target.address
         self._step(Check.DNS, current)
         resolved = dns.resolve(address.host, address.port, self.budget())
@@ -202,11 +206,19 @@ class EndpointCheck:
             self.slots.release(self.key)
             return
         facts.connected_address = connected.address.ip
+        server = connected.address
+        self._probe(findings, facts, current, sock, lambda budget: connect(server.sockaddr, server.family, budget))
+
+    def _probe(
+        self, findings: list[Finding], facts: _Facts, current: list[Check], sock: socket.socket, opener: Opener
+    ) -> None:
+        """The handshakes, on an open connection (with its slot held) and with a way to open more."""
+        address = self.target.address
         for check in _PROBE_CHECKS:
             self._step(check, current)
         # The first handshake uses the connection just opened and gives its slot back when done;
         # the other probes each wait for a slot of their own.
-        probes = self._collect(self._start_probes(connected.address, sock))
+        probes = self._collect(self._start_probes(opener, sock))
 
         now = dt.datetime.now(dt.UTC)
         main = probes.tls12 if probes.tls12.negotiated else probes.tls13
@@ -229,7 +241,69 @@ class EndpointCheck:
         self._done(Check.HTTP, findings, assess.http_findings(probes, address.host))
         self._done(Check.CLIENT_CERT, findings, assess.client_cert_findings(probes, address.host))
 
-    def _start_probes(self, address: dns.ResolvedAddress, sock: socket.socket) -> dict[str, Future[object]]:
+    def _run_through_proxy(
+        self, proxy: ProxySettings, findings: list[Finding], facts: _Facts, current: list[Check]
+    ) -> None:
+        """Through a proxy: this computer finds and reaches the proxy; the proxy finds and reaches the server."""
+        address = self.target.address
+        params = {"proxy": proxy.display, "host": address.host, "port": str(address.port)}
+        self._step(Check.DNS, current)
+        resolved = dns.resolve(proxy.host, proxy.port, self.budget())
+        if resolved.outcome is not dns.DnsOutcome.FOUND:
+            detail = f"the proxy's name {proxy.host}: {resolved.outcome.value} {resolved.error}"
+            self._done(Check.DNS, findings, [Finding(Code.PROXY_UNREACHABLE, Check.DNS, params, detail)])
+            return
+        ips = ", ".join(a.ip for a in resolved.addresses)
+        self._done(Check.DNS, findings, [Finding(Code.PROXY_USED, Check.DNS, params, f"{proxy.display} -> {ips}")])
+        self._step(Check.TCP, current)
+        self.slots.acquire(self.key, self.cancel)
+        sock: socket.socket | None = None
+        try:
+            budget = self.budget()
+            connected, sock = tcp.connect_first(resolved.addresses, budget)
+            if connected.address is None or sock is None:
+                tried = "; ".join(f"{a.address}: {a.outcome.value}" for a in connected.attempts)
+                finding = Finding(Code.PROXY_UNREACHABLE, Check.TCP, params, tried)
+            else:
+                finding = self._tunnel_finding(sock, proxy, params, budget)
+        except BaseException:
+            close_quietly(sock)
+            self.slots.release(self.key)
+            raise
+        self._done(Check.TCP, findings, [finding])
+        if finding.code is not Code.TCP_OK or sock is None or connected.address is None:
+            close_quietly(sock)
+            self.slots.release(self.key)
+            return
+        proxy_address = connected.address
+        facts.connected_address = f"{proxy_address.ip} (proxy {proxy.display})"
+
+        def through_proxy(budget: Budget) -> socket.socket:
+            tunnel = connect(proxy_address.sockaddr, proxy_address.family, budget)
+            try:
+                open_tunnel(tunnel, proxy, address.host, address.port, budget)
+            except BaseException:
+                close_quietly(tunnel)
+                raise
+            return tunnel
+
+        self._probe(findings, facts, current, sock, through_proxy)
+
+    def _tunnel_finding(
+        self, sock: socket.socket, proxy: ProxySettings, params: dict[str, str], budget: Budget
+    ) -> Finding:
+        address = self.target.address
+        try:
+            open_tunnel(sock, proxy, address.host, address.port, budget)
+        except ProxyRefusal as refusal:
+            code = Code.PROXY_AUTH_REQUIRED if refusal.status == 407 else Code.PROXY_BLOCKED
+            return Finding(code, Check.TCP, {**params, "status": str(refusal.status)}, str(refusal))
+        except (OSError, StepTimeout) as exc:
+            return Finding(Code.PROXY_UNREACHABLE, Check.TCP, params, f"no answer to CONNECT: {exc or 'timeout'}")
+        detail = f"tunnel through {proxy.display} to {address.host}:{address.port} in {budget.elapsed_ms():.0f} ms"
+        return Finding(Code.TCP_OK, Check.TCP, {**params, "ms": f"{budget.elapsed_ms():.0f}"}, detail)
+
+    def _start_probes(self, address: Opener, sock: socket.socket) -> dict[str, Future[object]]:
         host, port, path = self.target.address.host, self.target.address.port, self.target.address.path
         anchors = self.target.anchors
         futures: dict[str, Future[object]] = {}
@@ -299,10 +373,10 @@ class EndpointCheck:
             close_quietly(sock)
             self.slots.release(self.key)
 
-    def _hello(self, address: dns.ResolvedAddress) -> ServerHelloResult:
+    def _hello(self, opener: Opener) -> ServerHelloResult:
         budget = self.budget()
         try:
-            sock = connect(address.sockaddr, address.family, budget)
+            sock = opener(budget)
         except Cancelled:
             raise
         except Exception as exc:

@@ -11,6 +11,7 @@ from app.core.addresses import Address
 from app.core.checks.certificate import CertificateInfo
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem
 from app.core.findings import Check, Finding, Status, Verdict, overall_verdict, verdict_of
+from app.core.proxy import ProxySettings
 from app.core.tls_contexts import TrustAnchors
 
 DEFAULT_TIMEOUT = 10.0
@@ -63,6 +64,7 @@ class CheckSettings:
         client_cert: the user's certificate, or the problem opening it, or None.
         connections_per_server: at most this many connections at once to one server.
         parallel_endpoints: how many endpoints are checked at once.
+        proxy: an HTTP proxy to go through, or None for direct connections.
     """
 
     timeout: float | None = None
@@ -70,6 +72,7 @@ class CheckSettings:
     client_cert: ClientCertificate | ClientCertProblem | None = None
     connections_per_server: int = CONNECTIONS_PER_SERVER
     parallel_endpoints: int = 16
+    proxy: ProxySettings | None = None
 
     def timeout_for(self, target: Target) -> float:
         """The step time limit for one target: the user's choice, else the endpoint's, else the default."""

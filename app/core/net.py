@@ -71,6 +71,9 @@ class CancelFlag:
                 self._writer.close()
 
 
+Opener = Callable[["Budget"], socket.socket]  # opens a connection to the server (directly or through a proxy)
+
+
 class StepTimeout(Exception):
     """A step took longer than its time limit."""
 

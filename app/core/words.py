@@ -97,6 +97,7 @@ GENERIC_PARAMS: Mapping[str, str] = {
     "with_cert": "",
     "cas": "(see the report)",
     "file": "your certificate file",
+    "proxy": "the proxy",
 }
 
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 from app.core.checks import http
 from app.core.checks.certificate import peer_chain, verified_chain
 from app.core.checks.dns import ResolvedAddress
-from app.core.net import Budget, StepTimeout, close_quietly, connect, ssl_step
+from app.core.net import Budget, Opener, StepTimeout, close_quietly, connect, ssl_step
 
 
 class TlsVersion(StrEnum):
@@ -153,7 +153,7 @@ def version_probe_context(version: TlsVersion) -> ssl.SSLContext:
 
 
 def handshake(
-    address: ResolvedAddress,
+    address: ResolvedAddress | Opener,
     host: str,
     context: ssl.SSLContext | Callable[[], ssl.SSLContext],
     version: TlsVersion,
@@ -180,7 +180,7 @@ def handshake(
         return HandshakeResult(version, HandshakeOutcome.LOCAL_UNSUPPORTED, error=str(exc))
     if sock is None:
         try:
-            sock = connect(address.sockaddr, address.family, budget)
+            sock = address(budget) if callable(address) else connect(address.sockaddr, address.family, budget)
         except StepTimeout:
             return HandshakeResult(
                 version, HandshakeOutcome.CONNECT_FAILED, error="connection timed out", elapsed_ms=ms()
