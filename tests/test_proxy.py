@@ -76,14 +76,18 @@ def test_a_refused_address_and_an_unreachable_proxy(lab):
     closed = PracticeProxy()
     port = closed.port
     closed.stop()  # nothing listens there any more
-    report = run_checks([target(lab.url("ready"))], CheckSettings(proxy=parse_proxy(f"http://127.0.0.1:{port}")))
-    assert Code.PROXY_UNREACHABLE in codes(report.targets[0])
+    unreachable = run_checks([target(lab.url("ready"))], CheckSettings(proxy=parse_proxy(f"http://127.0.0.1:{port}")))
+    assert Code.PROXY_UNREACHABLE in codes(unreachable.targets[0])
 
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("https://proxy.example:8080", "Only http://"), ("http://proxy.example", "needs a port"),
-     ("http://:8080", "no server name"), ("http://user:secret@proxy.example:99999", "look like")],
+    [
+        ("https://proxy.example:8080", "Only http://"),
+        ("http://proxy.example", "needs a port"),
+        ("http://:8080", "no server name"),
+        ("http://user:secret@proxy.example:99999", "look like"),
+    ],
 )
 def test_bad_proxy_settings_get_a_sentence_without_the_password(text, fragment):
     with pytest.raises(ProxyError, match=fragment) as error:
@@ -96,8 +100,20 @@ def test_proxy_credentials_never_appear_in_output_or_bundle(lab, guarded_proxy, 
     ca = tmp_path / "ca.pem"
     ca.write_text(lab.pki.ca.pem)
     for extra in (["--json"], ["--verbose"]):
-        code = main(["check", "--url", lab.url("ready"), "--ca-file", str(ca), "--proxy", proxy_url,
-                     "--bundle", str(tmp_path), *extra])
+        code = main(
+            [
+                "check",
+                "--url",
+                lab.url("ready"),
+                "--ca-file",
+                str(ca),
+                "--proxy",
+                proxy_url,
+                "--bundle",
+                str(tmp_path),
+                *extra,
+            ]
+        )
         assert code == 0
     out = capsys.readouterr()
     everything = out.out + out.err

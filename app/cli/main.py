@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from app import __version__
+from app.core.ads_client import VersionError, parse_version
 from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path, write_bundle
 from app.core.catalog import Catalog, load_catalog, user_catalog_path
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, load_client_certificate
+from app.core.computer.checks import ComputerSettings
 from app.core.errors import InputError
 from app.core.findings import Verdict
 from app.core.log import setup_logging
@@ -93,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="name of an environment variable holding the certificate's password",
     )
     check.add_argument("--timeout", metavar="SECONDS", type=_timeout, help="time limit per step (default 10)")
+    check.add_argument(
+        "--ads-version",
+        metavar="X.Y.Z.W",
+        help="the version of your ADS client (in ADS: Help > About), if it is not found automatically",
+    )
     check.add_argument("--proxy", metavar="URL", help="go through this HTTP proxy: http://[user:password@]host:port")
     check.add_argument("--json", action="store_true", help="print the report as JSON (docs/report-format.md)")
     check.add_argument(
@@ -197,6 +204,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         extra_trust=tuple(load_trust_file(p) for p in args.ca_file),
         client_cert=_client_cert(args),
         proxy=parse_proxy(args.proxy) if args.proxy else None,
+        computer=ComputerSettings(ads_version=_ads_version(args.ads_version)),
     )
     env = catalog.environment(args.env) if args.env else None
     labs: list[PracticeLab] = []
@@ -240,6 +248,16 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if report.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_READY if report.verdict is Verdict.READY else EXIT_PROBLEMS
+
+
+def _ads_version(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        parse_version(text)
+    except VersionError as exc:
+        raise InputError(f"--ads-version: {exc}") from None
+    return text
 
 
 def _settings_facts(args: argparse.Namespace, settings: CheckSettings) -> dict[str, object]:

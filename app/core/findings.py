@@ -40,6 +40,24 @@ class Check(StrEnum):
     CERTIFICATE = "certificate"
     HTTP = "http"
     CLIENT_CERT = "client_cert"
+    ADS_CLIENT = "ads_client"
+    WINDOWS = "windows"
+    JAVA = "java"
+    OS_STACK = "os_stack"
+    PROXY = "proxy"
+
+
+ENDPOINT_CHECKS: tuple[Check, ...] = (
+    Check.DNS,
+    Check.TCP,
+    Check.TLS12,
+    Check.TLS13,
+    Check.LEGACY,
+    Check.CERTIFICATE,
+    Check.HTTP,
+    Check.CLIENT_CERT,
+)
+COMPUTER_CHECKS: tuple[Check, ...] = (Check.ADS_CLIENT, Check.WINDOWS, Check.JAVA, Check.OS_STACK, Check.PROXY)
 
 
 class Code(StrEnum):
@@ -96,6 +114,9 @@ class Code(StrEnum):
     PROXY_UNREACHABLE = "PROXY_UNREACHABLE"
     PROXY_AUTH_REQUIRED = "PROXY_AUTH_REQUIRED"
     PROXY_BLOCKED = "PROXY_BLOCKED"
+    ADS_CLIENT_OUTDATED = "ADS_CLIENT_OUTDATED"
+    ADS_CLIENT_OK = "ADS_CLIENT_OK"
+    ADS_CLIENT_NOT_FOUND = "ADS_CLIENT_NOT_FOUND"
 
 
 _S = Status
@@ -152,6 +173,9 @@ STATUS_OF: Mapping[Code, Status] = MappingProxyType(
         Code.PROXY_UNREACHABLE: _S.FAIL,
         Code.PROXY_AUTH_REQUIRED: _S.FAIL,
         Code.PROXY_BLOCKED: _S.FAIL,
+        Code.ADS_CLIENT_OUTDATED: _S.FAIL,
+        Code.ADS_CLIENT_OK: _S.PASS,
+        Code.ADS_CLIENT_NOT_FOUND: _S.INFO,
     }
 )
 
@@ -210,6 +234,9 @@ CODE_NUMBERS: Mapping[Code, int] = MappingProxyType(
         Code.PROXY_UNREACHABLE: 49,
         Code.PROXY_AUTH_REQUIRED: 50,
         Code.PROXY_BLOCKED: 51,
+        Code.ADS_CLIENT_OUTDATED: 52,
+        Code.ADS_CLIENT_OK: 53,
+        Code.ADS_CLIENT_NOT_FOUND: 54,
     }
 )
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from app.core.addresses import Address
 from app.core.checks.certificate import CertificateInfo
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem
+from app.core.computer.checks import ComputerSettings
 from app.core.findings import Check, Finding, Status, Verdict, overall_verdict, verdict_of
 from app.core.proxy import ProxySettings
 from app.core.tls_contexts import TrustAnchors
@@ -65,6 +66,7 @@ class CheckSettings:
         connections_per_server: at most this many connections at once to one server.
         parallel_endpoints: how many endpoints are checked at once.
         proxy: an HTTP proxy to go through, or None for direct connections.
+        computer: what to look at on this computer (the ADS client, Windows settings...).
     """
 
     timeout: float | None = None
@@ -73,6 +75,7 @@ class CheckSettings:
     connections_per_server: int = CONNECTIONS_PER_SERVER
     parallel_endpoints: int = 16
     proxy: ProxySettings | None = None
+    computer: ComputerSettings = field(default_factory=ComputerSettings)
 
     def timeout_for(self, target: Target) -> float:
         """The step time limit for one target: the user's choice, else the endpoint's, else the default."""
@@ -161,6 +164,7 @@ class RunReport:
         client_cert: the user's certificate, when one opened.
         reference: the run's short reference, for the help desk (``K7QM-3XPA``).
         log: the lines logged during the run (for the diagnostic bundle).
+        computer: findings about this computer as a whole (ADS client, Windows settings, Java, proxies).
     """
 
     targets: tuple[TargetReport, ...]
@@ -172,13 +176,17 @@ class RunReport:
     client_cert: ClientCertificate | None = None
     reference: str = ""
     log: tuple[str, ...] = ()
+    computer: tuple[Finding, ...] = ()
 
     @property
     def verdict(self) -> Verdict:
         """The worst of the endpoints' verdicts and the run's own findings."""
+        own = verdict_of((*self.findings, *self.computer))
+        if not self.targets:  # nothing reached: only a problem of this computer's own is an answer
+            return own if own is Verdict.ACTION_NEEDED else Verdict.COULD_NOT_CHECK
         verdicts = [t.verdict for t in self.targets]
-        if self.findings:
-            verdicts.append(verdict_of(self.findings))
+        if self.findings or self.computer:
+            verdicts.append(own)
         return overall_verdict(verdicts)
 
     @property

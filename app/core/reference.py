@@ -57,7 +57,7 @@ class SupportSummary:
     def from_report(cls, report: RunReport) -> SupportSummary:
         """The summary of a run: failing and could-not-check findings per address."""
         problems: list[tuple[int, tuple[Code, ...]]] = []
-        run_codes = _failing(report.findings)
+        run_codes = _failing((*report.findings, *report.computer))
         if run_codes:
             problems.append((0, run_codes))
         for position, target in enumerate(report.targets, start=1):

@@ -7,7 +7,7 @@ import html
 from collections.abc import Mapping
 
 from app import __version__
-from app.core.findings import STATUS_RANK, Finding, Status, Verdict
+from app.core.findings import STATUS_RANK, Check, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
 from app.core.summary import headline
@@ -58,8 +58,9 @@ def render_html(
         f'<div class="verdict {css_class}" role="status">{symbol} {e(word)}: {e(headline(report))}</div>',
     ]
     problems: list[tuple[TargetReport | None, Finding]] = [
-        (None, f) for f in report.findings if f.status is not Status.PASS
+        (None, f) for f in report.computer if f.status in (Status.FAIL, Status.ERROR, Status.WARNING)
     ]
+    problems += [(None, f) for f in report.findings if f.status is not Status.PASS]
     problems += [(t, f) for t in report.targets for f in t.problems]
     problems.sort(key=lambda pair: -STATUS_RANK[pair[1].status])
     parts.append("<h2>What needs attention</h2>")
@@ -88,11 +89,12 @@ def _problem(target: TargetReport | None, finding: Finding) -> str:
     e = html.escape
     words = explain(finding)
     kind = {Status.WARNING: " warning", Status.ERROR: " error"}.get(finding.status, "")
-    where = (
-        f'{e(target.target.name)} <span class="code">{e(target.target.address.url)}</span>'
-        if target
-        else "Your client certificate"
-    )
+    if target is not None:
+        where = f'{e(target.target.name)} <span class="code">{e(target.target.address.url)}</span>'
+    elif finding.check is Check.CLIENT_CERT:
+        where = "Your client certificate"
+    else:
+        where = "This computer"
     return (
         f'<div class="problem{kind}"><p><b>{STATUS_WORDS[finding.status]}: {e(words.title)}</b> '
         f'<span class="code">[{finding.code.value}]</span><br>{where}</p><p>{e(words.explanation)}</p>'

@@ -103,6 +103,7 @@ def report_dict(report: RunReport, catalog_version: str = "") -> dict[str, Any]:
             "sha256": cert.info.sha256,
         },
         "findings": [finding_dict(f) for f in report.findings],
+        "computer": {"findings": [finding_dict(f) for f in report.computer]},
         "targets": [target_dict(t) for t in report.targets],
     }
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, local_findings
+from app.core.computer.checks import computer_findings
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
-from app.core.findings import Check, Finding
+from app.core.findings import Check, Code, Finding
 from app.core.log import RunLog, log
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
 from app.core.net import CancelFlag
@@ -31,13 +33,20 @@ class RunStarted:
 
 
 @dataclass(frozen=True)
+class ComputerChecked:
+    """The checks of this computer as a whole are done."""
+
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
 class RunFinished:
     """A run ended (completed or cancelled)."""
 
     report: RunReport
 
 
-RunEvent = RunStarted | CheckStarted | CheckFinished | TargetFinished | RunFinished
+RunEvent = RunStarted | CheckStarted | CheckFinished | TargetFinished | ComputerChecked | RunFinished
 Listener = Callable[[RunEvent], None]
 
 
@@ -113,7 +122,10 @@ class Run:
                 self._emit(RunStarted(self.targets))
                 run_findings, client_cert = self._client_cert_findings()
                 contexts = ContextFactory(self.settings.extra_trust, client_cert)
-                reports = self._check_all(contexts)
+                with ThreadPoolExecutor(1, thread_name_prefix="computer") as side:
+                    computer = side.submit(self._computer)
+                    reports = self._check_all(contexts)
+                    computer_found = computer.result()
                 for t in reports:
                     problems = " ".join(f.code.value for f in t.problems) or "no problems"
                     log.info(
@@ -136,11 +148,26 @@ class Run:
                 client_cert=client_cert,
                 reference=self.reference,
                 log=tuple(run_log.lines),
+                computer=computer_found,
             )
             self._emit(RunFinished(self._report))
         finally:
             self._cancel.close()  # every check has returned: nobody waits on it any more
             self._done.set()
+
+    def _computer(self) -> tuple[Finding, ...]:
+        try:
+            found = tuple(computer_findings(self.settings.computer))
+        except Exception:
+            found = (
+                Finding(
+                    Code.INTERNAL_ERROR, Check.ADS_CLIENT, {"host": "this computer"}, traceback.format_exc(limit=6)
+                ),
+            )
+        for f in found:
+            log.info("this computer: %s %s", f.code.value, f.details)
+        self._emit(ComputerChecked(found))
+        return found
 
     def _client_cert_findings(self) -> tuple[list[Finding], ClientCertificate | None]:
         cert = self.settings.client_cert

@@ -49,6 +49,16 @@ def render(
         f"Reference: {report.reference}    Support code: {encode(SupportSummary.from_report(report))}",
         "",
     ]
+    if report.computer:
+        out.append("This computer")
+        shown = (
+            report.computer
+            if verbose
+            else tuple(f for f in report.computer if STATUS_RANK[f.status] >= STATUS_RANK[Status.INFO])
+        )
+        for f in sorted(shown, key=lambda f: -STATUS_RANK[f.status]):
+            out.extend(_finding_lines(f, verbose))
+        out.append("")
     if report.findings:
         out.append("Your client certificate")
         for f in report.findings:

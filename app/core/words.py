@@ -98,6 +98,10 @@ GENERIC_PARAMS: Mapping[str, str] = {
     "cas": "(see the report)",
     "file": "your certificate file",
     "proxy": "the proxy",
+    "version": "the version in the report",
+    "minimum": "6.1.0.0",
+    "install_page": "https://mpp.caiso.com/ads_install",
+    "notice": "the ISO's market notice",
 }
 
 

@@ -47,12 +47,10 @@ class DetailsPanel(QWidget):
         self.text.setHtml(f"<p>{html.escape(text)}</p>")
         self.technical.setPlainText("")
 
-    def show_findings(self, target: Target, title: str, findings: tuple[Finding, ...]) -> None:
-        """The findings of one check."""
-        parts = [
-            f"<h3>{html.escape(title)}</h3><p>{html.escape(target.name)}<br>"
-            f"<small>{html.escape(target.address.url)}</small></p>"
-        ]
+    def show_findings(self, target: Target | None, title: str, findings: tuple[Finding, ...]) -> None:
+        """The findings of one check (of an address, or of this computer when ``target`` is None)."""
+        name, url = (target.name, target.address.url) if target else ("This computer", "")
+        parts = [f"<h3>{html.escape(title)}</h3><p>{html.escape(name)}<br><small>{html.escape(url)}</small></p>"]
         if not findings:
             parts.append("<p>This check was not needed: an earlier step already stopped.</p>")
         for f in sorted(findings, key=lambda f: -STATUS_RANK[f.status]):

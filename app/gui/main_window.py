@@ -42,13 +42,14 @@ from app.core.addresses import parse_address
 from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, is_outdated, parse_version
 from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path
 from app.core.catalog import Catalog
+from app.core.computer.checks import THIS_COMPUTER
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.errors import InputError
-from app.core.findings import Check, Finding, Status, Verdict
+from app.core.findings import ENDPOINT_CHECKS, Check, Finding, Status, Verdict
 from app.core.log import log_folder
 from app.core.model import RunReport
 from app.core.reference import SupportSummary, encode
-from app.core.runner import RunFinished, RunStarted
+from app.core.runner import ComputerChecked, RunFinished, RunStarted
 from app.core.summary import render
 from app.core.words import explain
 from app.gui.banners import AdsUpgradeBanner, VerdictBanner
@@ -395,7 +396,16 @@ class MainWindow(QMainWindow):
             client_cert_password=self.cert_password.text(),
             ca_files=tuple(self.preferences.ca_files),
             timeout=self.preferences.timeout,
+            ads_version=self._valid_ads_version(),
         )
+
+    def _valid_ads_version(self) -> str:
+        text = self.ads_version.text().strip()
+        try:
+            parse_version(text)
+        except VersionError:
+            return ""
+        return text
 
     def start_check(self) -> None:
         """Start checking in a worker thread (does nothing while a check runs)."""
@@ -454,16 +464,19 @@ class MainWindow(QMainWindow):
             names = {a.id: a.name for a in self.catalog.applications.values()}
             self.results.begin(event.targets, names)
             self._progress_units = {t.id: 0 for t in event.targets}
-            self.progress.setRange(0, max(1, len(event.targets) * len(Check)))
+            self.progress.setRange(0, max(1, len(event.targets) * len(ENDPOINT_CHECKS)))
             self.progress.setValue(0)
             count = len(event.targets)
             self.verdict.show_state(State.RUNNING, f"Checking {count} address{'es' if count != 1 else ''}...")
+            return
+        if isinstance(event, ComputerChecked):
+            self.results.show_computer(event.findings)
             return
         self.results.on_event(event)
         if isinstance(event, CheckFinished) and event.target_id in self._progress_units:
             self._progress_units[event.target_id] += 1
         elif isinstance(event, TargetFinished):
-            self._progress_units[event.report.target.id] = len(Check)
+            self._progress_units[event.report.target.id] = len(ENDPOINT_CHECKS)
         elif isinstance(event, RunFinished):
             self._finish(event.report)
         self.progress.setValue(min(self.progress.maximum(), sum(self._progress_units.values())))
@@ -532,7 +545,7 @@ class MainWindow(QMainWindow):
         for target_id in self.results.targets:  # in the order shown
             report = self.results.reports.get(target_id)
             if report is not None and report.verdict is Verdict.ACTION_NEEDED:
-                for check in Check:
+                for check in ENDPOINT_CHECKS:
                     if any(f.status is Status.FAIL for f in report.findings_for(check)):
                         item = self.results.item_for(target_id, check)
                         if item is not None:
@@ -546,6 +559,10 @@ class MainWindow(QMainWindow):
         role = item.data(0, ROLE)
         if not role or role[0] == "group":
             self.details.show_hint()
+            return
+        if role[0] == "check" and role[1] == THIS_COMPUTER:
+            check = Check(role[2])
+            self.details.show_findings(None, CHECK_LABELS[check], self.results.findings_of(THIS_COMPUTER, check))
             return
         target = self.results.targets.get(role[1])
         if target is None:

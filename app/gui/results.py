@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from app.core.computer.checks import THIS_COMPUTER
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
-from app.core.findings import STATUS_RANK, Check, Finding
+from app.core.findings import COMPUTER_CHECKS, ENDPOINT_CHECKS, STATUS_RANK, Check, Finding
 from app.core.model import Target, TargetReport
 from app.core.words import explain
 from app.gui.status import CHECK_LABELS, STATE_WORDS, State, icon, state_of, state_of_verdict
@@ -32,6 +33,7 @@ class ResultsTree(QTreeWidget):
         self._checks: dict[tuple[str, Check], QTreeWidgetItem] = {}
         self._targets: dict[str, QTreeWidgetItem] = {}
         self._findings: dict[tuple[str, Check], tuple[Finding, ...]] = {}
+        self._computer = QTreeWidgetItem()
         self.reports: dict[str, TargetReport] = {}
         self.targets: dict[str, Target] = {}
 
@@ -43,6 +45,11 @@ class ResultsTree(QTreeWidget):
         self._findings.clear()
         self.reports.clear()
         self.targets = {t.id: t for t in targets}
+        computer = QTreeWidgetItem(self, ["This computer", STATE_WORDS[State.RUNNING]])
+        computer.setData(0, ROLE, ("group", THIS_COMPUTER))
+        computer.setIcon(0, icon(State.RUNNING))
+        computer.setExpanded(True)
+        self._computer = computer
         groups: dict[str, QTreeWidgetItem] = {}
         for target in targets:
             group = groups.get(target.application)
@@ -56,7 +63,7 @@ class ResultsTree(QTreeWidget):
             item.setData(0, ROLE, ("target", target.id))
             self._set(item, State.WAITING)
             self._targets[target.id] = item
-            for check in Check:
+            for check in ENDPOINT_CHECKS:
                 child = QTreeWidgetItem(item, [CHECK_LABELS[check], ""])
                 child.setData(0, ROLE, ("check", target.id, check.value))
                 self._set(child, State.WAITING)
@@ -79,7 +86,7 @@ class ResultsTree(QTreeWidget):
         elif isinstance(event, TargetFinished):
             report = event.report
             self.reports[report.target.id] = report
-            for check in Check:
+            for check in ENDPOINT_CHECKS:
                 found = report.findings_for(check)
                 item = self._checks.get((report.target.id, check))
                 if item is None:
@@ -91,6 +98,21 @@ class ResultsTree(QTreeWidget):
                 state = state_of_verdict(report.verdict)
                 self._set(target, state)
                 target.setExpanded(state is not State.PASSED)
+
+    def show_computer(self, findings: tuple[Finding, ...]) -> None:
+        """The checks of this computer as a whole, one line per subject that has findings."""
+        group = self._computer
+        group.takeChildren()
+        for check in COMPUTER_CHECKS:
+            found = tuple(f for f in findings if f.check is check)
+            if not found:
+                continue
+            self._findings[(THIS_COMPUTER, check)] = found
+            child = QTreeWidgetItem(group, [CHECK_LABELS[check], ""])
+            child.setData(0, ROLE, ("check", THIS_COMPUTER, check.value))
+            self._set(child, state_of(found), _headline(found))
+            self._checks[(THIS_COMPUTER, check)] = child
+        self._set(group, state_of(findings))
 
     def findings_of(self, target_id: str, check: Check) -> tuple[Finding, ...]:
         """The findings shown for one check."""

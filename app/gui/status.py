@@ -20,6 +20,11 @@ CHECK_LABELS: dict[Check, str] = {
     Check.CERTIFICATE: "Server certificate",
     Check.HTTP: "Server's answer",
     Check.CLIENT_CERT: "Your certificate",
+    Check.ADS_CLIENT: "ADS client",
+    Check.WINDOWS: "Windows TLS settings",
+    Check.JAVA: "Java",
+    Check.OS_STACK: "This computer's own TLS (curl)",
+    Check.PROXY: "Proxy settings",
 }
 
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 from app.core.bundle import BundleContext, write_bundle
 from app.core.catalog import Catalog
 from app.core.checks.client_cert import load_client_certificate
+from app.core.computer.checks import ComputerSettings
 from app.core.errors import InputError
 from app.core.model import CheckSettings, RunReport
 from app.core.plan import plan_targets
@@ -33,6 +34,7 @@ class CheckRequest:
         ca_files: extra trusted certificate files.
         timeout: seconds per step.
         only: endpoint ids or addresses to keep (re-checking one address).
+        ads_version: the ADS client version typed in ("" to look for it).
     """
 
     env_id: str
@@ -43,6 +45,7 @@ class CheckRequest:
     ca_files: tuple[str, ...] = ()
     timeout: float | None = None
     only: tuple[str, ...] = ()
+    ads_version: str = ""
 
     def __repr__(self) -> str:  # never show the password, even in a traceback
         return f"CheckRequest(env_id={self.env_id!r}, app_ids={self.app_ids!r}, urls={self.urls!r})"
@@ -102,7 +105,10 @@ class CheckTask(QRunnable):
             load_client_certificate(r.client_cert_path, r.client_cert_password or None) if r.client_cert_path else None
         )
         settings = CheckSettings(
-            timeout=r.timeout, extra_trust=tuple(load_trust_file(p) for p in r.ca_files), client_cert=client_cert
+            timeout=r.timeout,
+            extra_trust=tuple(load_trust_file(p) for p in r.ca_files),
+            client_cert=client_cert,
+            computer=ComputerSettings(ads_version=r.ads_version),
         )
         targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls, only=r.only)
         with self._lock:

@@ -1,0 +1,30 @@
+"""The checks of this computer as a whole, made once per run beside the servers' checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.computer.ads import ads_findings
+from app.core.computer.registry import Registry, this_computers_registry
+from app.core.findings import Finding
+
+THIS_COMPUTER = "this-computer"  # the id under which the window and the reports show these findings
+
+
+@dataclass(frozen=True)
+class ComputerSettings:
+    """What to look at on this computer.
+
+    Attributes:
+        ads_version: the ADS client version the user typed in ("" to look for it).
+        registry: the Windows registry to read (None: this computer's own on Windows, none elsewhere).
+    """
+
+    ads_version: str = ""
+    registry: Registry | None = None
+
+
+def computer_findings(settings: ComputerSettings) -> list[Finding]:
+    """Every finding about this computer as a whole."""
+    registry = settings.registry if settings.registry is not None else this_computers_registry()
+    return ads_findings(settings.ads_version, registry)
