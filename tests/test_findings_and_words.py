@@ -14,6 +14,8 @@ KNOWN_PARAMS = {
     "minimum",
     "install_page",
     "notice",
+    "windows",
+    "set_by",
     "ms",
     "addresses",
     "cipher",

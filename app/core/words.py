@@ -102,6 +102,8 @@ GENERIC_PARAMS: Mapping[str, str] = {
     "minimum": "6.1.0.0",
     "install_page": "https://mpp.caiso.com/ads_install",
     "notice": "the ISO's market notice",
+    "windows": "Windows",
+    "set_by": "this computer's settings or a Group Policy",
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.core.computer.ads import ads_findings
 from app.core.computer.registry import Registry, this_computers_registry
+from app.core.computer.windows_tls import windows_findings
 from app.core.findings import Finding
 
 THIS_COMPUTER = "this-computer"  # the id under which the window and the reports show these findings
@@ -27,4 +28,4 @@ class ComputerSettings:
 def computer_findings(settings: ComputerSettings) -> list[Finding]:
     """Every finding about this computer as a whole."""
     registry = settings.registry if settings.registry is not None else this_computers_registry()
-    return ads_findings(settings.ads_version, registry)
+    return [*ads_findings(settings.ads_version, registry), *windows_findings(registry)]
