@@ -19,6 +19,7 @@ from app.core.checks import dns, server_hello, tcp
 from app.core.checks.certificate import CertificateInfo
 from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion, handshake, version_probe_context
 from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
+from app.core.computer.os_stack import CurlResult, curl_request, find_curl, os_stack_findings
 from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
 from app.core.model import CheckSettings, Target, TargetReport, TrustResult
@@ -218,7 +219,9 @@ class EndpointCheck:
             self._step(check, current)
         # The first handshake uses the connection just opened and gives its slot back when done;
         # the other probes each wait for a slot of their own.
-        probes = self._collect(self._start_probes(opener, sock))
+        futures = self._start_probes(opener, sock)
+        os_stack = self._start_os_stack(current)
+        probes = self._collect(futures)
 
         now = dt.datetime.now(dt.UTC)
         main = probes.tls12 if probes.tls12.negotiated else probes.tls13
@@ -240,6 +243,27 @@ class EndpointCheck:
         self._done(Check.CERTIFICATE, findings, cert)
         self._done(Check.HTTP, findings, assess.http_findings(probes, address.host))
         self._done(Check.CLIENT_CERT, findings, assess.client_cert_findings(probes, address.host))
+        if os_stack is not None:
+            curl_result = os_stack.result()  # raises Cancelled when the run was cancelled
+            self._done(Check.OS_STACK, findings, os_stack_findings(self.target, curl_result))
+
+    def _start_os_stack(self, current: list[Check]) -> Future[CurlResult] | None:
+        """The request through the system's curl, when asked for and curl exists."""
+        curl = find_curl() if self.settings.computer.os_stack else None
+        if curl is None:
+            return None
+        self._step(Check.OS_STACK, current)
+        extra = "".join(
+            a.pem for a in (*self.settings.extra_trust, *([self.target.anchors] if self.target.anchors else []))
+        )
+
+        def probe() -> CurlResult:
+            with self.slots.hold(self.key, self.cancel):
+                if self.cancel.is_set():
+                    raise Cancelled
+                return curl_request(curl, self.target, self.budget(), extra, self.settings.proxy)
+
+        return self.pool.submit(probe)
 
     def _run_through_proxy(
         self, proxy: ProxySettings, findings: list[Finding], facts: _Facts, current: list[Check]

@@ -22,7 +22,7 @@ from app.core.net import CancelFlag
 from app.core.reference import new_reference
 from app.core.tls_contexts import ContextFactory
 
-PROBES_PER_ENDPOINT = 6
+PROBES_PER_ENDPOINT = 7  # six handshakes and the request through the system's curl
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,14 @@ class ComputerSettings:
     Attributes:
         ads_version: the ADS client version the user typed in ("" to look for it).
         registry: the Windows registry to read (None: this computer's own on Windows, none elsewhere).
+        os_stack: also make a TLS 1.2 request to each address through the system's curl.
+        java: also make a TLS 1.2 handshake to each address through the installed Java.
     """
 
     ads_version: str = ""
     registry: Registry | None = None
+    os_stack: bool = False
+    java: bool = False
 
 
 def computer_findings(settings: ComputerSettings) -> list[Finding]:

@@ -1,0 +1,52 @@
+"""The system's own TLS stack, through the real curl, against the practice lab."""
+
+import shutil
+
+import pytest
+
+from app.core.computer.checks import ComputerSettings
+from app.core.findings import Check, Code
+from app.core.model import CheckSettings
+from app.core.proxy import parse_proxy
+from app.core.runner import run_checks
+from app.lab.proxy import PracticeProxy
+from tests.conftest import target
+
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs the system's curl")
+WITH_CURL = ComputerSettings(os_stack=True)
+
+
+def os_stack(report):
+    return report.findings_for(Check.OS_STACK)
+
+
+def test_healthy_server_through_the_system_stack(lab):
+    report = run_checks([target(lab.url("ready"), anchors=lab.anchors)], CheckSettings(computer=WITH_CURL)).targets[0]
+    assert [f.code for f in os_stack(report)] == [Code.OS_STACK_TLS12_OK]
+
+
+def test_failures_through_the_system_stack(lab):
+    targets = [target(lab.url(n), anchors=lab.anchors) for n in ("legacy-only", "untrusted", "expired")]
+    reports = run_checks(targets, CheckSettings(computer=WITH_CURL)).targets
+    for report in reports:
+        (finding,) = os_stack(report)
+        assert finding.code is Code.OS_STACK_TLS12_FAILED, report.target.id
+    untrusted, expired = reports[1], reports[2]
+    assert os_stack(untrusted)[0].params["reason"] == "the certificate was not accepted"
+    assert os_stack(expired)[0].params["reason"] == "the certificate was not accepted"
+    assert os_stack(reports[0])[0].params["reason"] == "the TLS handshake failed"
+
+
+def test_off_by_default_and_through_a_proxy(lab):
+    plain = run_checks([target(lab.url("ready"), anchors=lab.anchors)]).targets[0]
+    assert os_stack(plain) == ()
+    proxy = PracticeProxy(username="bob", password="Curl-Secret-1").start()
+    try:
+        settings = CheckSettings(
+            computer=WITH_CURL, proxy=parse_proxy(f"http://bob:Curl-Secret-1@127.0.0.1:{proxy.port}")
+        )
+        report = run_checks([target(lab.url("ready"), anchors=lab.anchors)], settings).targets[0]
+    finally:
+        proxy.stop()
+    assert [f.code for f in os_stack(report)] == [Code.OS_STACK_TLS12_OK]
+    assert proxy.tunnels >= 7
