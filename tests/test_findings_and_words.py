@@ -15,6 +15,7 @@ KNOWN_PARAMS = {
     "install_page",
     "notice",
     "windows",
+    "why",
     "set_by",
     "ms",
     "addresses",

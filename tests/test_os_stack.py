@@ -32,9 +32,9 @@ def test_failures_through_the_system_stack(lab):
         (finding,) = os_stack(report)
         assert finding.code is Code.OS_STACK_TLS12_FAILED, report.target.id
     untrusted, expired = reports[1], reports[2]
-    assert os_stack(untrusted)[0].params["reason"] == "the certificate was not accepted"
-    assert os_stack(expired)[0].params["reason"] == "the certificate was not accepted"
-    assert os_stack(reports[0])[0].params["reason"] == "the TLS handshake failed"
+    assert os_stack(untrusted)[0].params["why"] == "the certificate was not accepted"
+    assert os_stack(expired)[0].params["why"] == "the certificate was not accepted"
+    assert os_stack(reports[0])[0].params["why"] == "the TLS handshake failed"
 
 
 def test_off_by_default_and_through_a_proxy(lab):

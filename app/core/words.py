@@ -103,6 +103,7 @@ GENERIC_PARAMS: Mapping[str, str] = {
     "install_page": "https://mpp.caiso.com/ads_install",
     "notice": "the ISO's market notice",
     "windows": "Windows",
+    "why": "see the report",
     "set_by": "this computer's settings or a Group Policy",
 }
 

@@ -119,7 +119,7 @@ def os_stack_findings(target: Target, result: CurlResult) -> list[Finding]:
         if result.exit_code in _CERT_ERRORS
         else _MEANINGS.get(result.exit_code, "the connection failed")
     )
-    params["reason"] = meaning
+    params["why"] = meaning
     return [
         Finding(Code.OS_STACK_TLS12_FAILED, Check.OS_STACK, params, f"curl exit {result.exit_code}: {result.message}")
     ]
