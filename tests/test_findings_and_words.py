@@ -16,6 +16,7 @@ KNOWN_PARAMS = {
     "notice",
     "windows",
     "why",
+    "path",
     "set_by",
     "ms",
     "addresses",

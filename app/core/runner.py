@@ -4,6 +4,7 @@ subscribes with a callback (called from worker threads) and forwards events to i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import traceback
@@ -14,13 +15,14 @@ from pathlib import Path
 
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, local_findings
 from app.core.computer.checks import computer_findings
+from app.core.computer.java import JavaProbe, find_runtimes, probe_findings, runtime_findings, start_probe
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
 from app.core.findings import Check, Code, Finding
 from app.core.log import RunLog, log
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
 from app.core.net import CancelFlag
 from app.core.reference import new_reference
-from app.core.tls_contexts import ContextFactory
+from app.core.tls_contexts import ContextFactory, TrustAnchors
 
 PROBES_PER_ENDPOINT = 7  # six handshakes and the request through the system's curl
 
@@ -68,6 +70,7 @@ class Run:
         self.settings = settings or CheckSettings()
         self.environment = environment
         self.reference = new_reference()
+        self._java: JavaProbe | None = None
         self._listener = listener
         self._cancel = CancelFlag()
         self._done = threading.Event()
@@ -126,6 +129,7 @@ class Run:
                     computer = side.submit(self._computer)
                     reports = self._check_all(contexts)
                     computer_found = computer.result()
+                reports = self._through_java(reports)
                 for t in reports:
                     problems = " ".join(f.code.value for f in t.problems) or "no problems"
                     log.info(
@@ -158,6 +162,10 @@ class Run:
     def _computer(self) -> tuple[Finding, ...]:
         try:
             found = tuple(computer_findings(self.settings.computer))
+            if self.settings.computer.java:
+                runtimes = find_runtimes()
+                found += tuple(runtime_findings(runtimes))
+                self._java = start_probe(runtimes)  # compiles while the addresses are checked
         except Exception:
             found = (
                 Finding(
@@ -168,6 +176,39 @@ class Run:
             log.info("this computer: %s %s", f.code.value, f.details)
         self._emit(ComputerChecked(found))
         return found
+
+    def _through_java(self, reports: tuple[TargetReport, ...]) -> tuple[TargetReport, ...]:
+        """A TLS 1.2 handshake through Java to every address that speaks TLS 1.2 (after the other checks, so
+        Java never adds to their connections); each such report gains Java's findings and trust verdict."""
+        probe, self._java = self._java, None
+        if probe is None:
+            return reports
+        runtime = probe.runtime
+        try:
+            wanted = [r for r in reports if any(f.code is Code.TLS12_OK for f in r.findings)]
+            if self._cancel.is_set() or not wanted:
+                return reports
+            groups: dict[TrustAnchors | None, list[TargetReport]] = {}
+            for r in wanted:  # addresses trusting different extra certificates are probed separately
+                groups.setdefault(r.target.anchors, []).append(r)
+            updated: dict[str, TargetReport] = {}
+            for anchors, group in groups.items():
+                runner, probe = probe or start_probe([runtime]), None
+                if runner is None:
+                    break
+                extra = "".join(a.pem for a in (*self.settings.extra_trust, *((anchors,) if anchors else ())))
+                timeout = max(self.settings.timeout_for(r.target) for r in group)
+                answers = runner.probe([r.target for r in group], extra, self.settings.proxy, timeout)
+                for r in group:
+                    found, trust = probe_findings(r.target, runner.version, answers.get(r.target.id))
+                    fresh = dataclasses.replace(r, findings=(*r.findings, *found), trust=(*r.trust, trust))
+                    updated[r.target.id] = fresh
+                    self._emit(CheckFinished(r.target.id, Check.JAVA, tuple(found)))
+                    self._emit(TargetFinished(fresh))
+            return tuple(updated.get(r.target.id, r) for r in reports)
+        finally:
+            if probe is not None:
+                probe.stop()
 
     def _client_cert_findings(self) -> tuple[list[Finding], ClientCertificate | None]:
         cert = self.settings.client_cert

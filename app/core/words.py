@@ -104,6 +104,7 @@ GENERIC_PARAMS: Mapping[str, str] = {
     "notice": "the ISO's market notice",
     "windows": "Windows",
     "why": "see the report",
+    "path": "its folder",
     "set_by": "this computer's settings or a Group Policy",
 }
 

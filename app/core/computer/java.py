@@ -1,0 +1,237 @@
+"""Java runtimes: which are installed, whether they offer TLS 1.2 by default (Java 7 does not), and a real TLS 1.2
+handshake to each address through Java itself (``resources/java/Probe.java``, run as ``java Probe.java`` on
+Java 11 and newer), so the verdict reflects the runtime that a company's own API clients use."""
+
+from __future__ import annotations
+
+import base64
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.findings import Check, Code, Finding
+from app.core.model import StoreVerdict, Target, TrustResult
+from app.core.proxy import ProxySettings
+from app.core.resources import resource_path
+
+PROBE = "java/Probe.java"
+_EXE = "java.exe" if sys.platform == "win32" else "java"
+_USUAL = (
+    "C:/Program Files/Java/*/bin/java.exe",
+    "C:/Program Files (x86)/Java/*/bin/java.exe",
+    "C:/Program Files/Eclipse Adoptium/*/bin/java.exe",
+    "C:/Program Files/Microsoft/jdk-*/bin/java.exe",
+    "/Library/Java/JavaVirtualMachines/*/Contents/Home/bin/java",
+    "/usr/lib/jvm/*/bin/java",
+)
+_PROTOCOL_OPTION = re.compile(r"-D(jdk\.tls\.client\.protocols|https\.protocols)=(\S+)")
+
+
+@dataclass(frozen=True)
+class JavaRuntime:
+    """One installed Java.
+
+    Attributes:
+        path: the ``java`` program.
+        version: its ``java.version`` (``17.0.15``, ``1.7.0_80``).
+    """
+
+    path: str
+    version: str
+
+    @property
+    def major(self) -> int:
+        """7 for ``1.7.0_80``, 17 for ``17.0.15``."""
+        parts = re.findall(r"\d+", self.version)
+        if not parts:
+            return 0
+        first = int(parts[0])
+        return int(parts[1]) if first == 1 and len(parts) > 1 else first
+
+
+def find_runtimes(timeout: float = 10.0) -> list[JavaRuntime]:
+    """Installed Java runtimes: JAVA_HOME first, then PATH, then the usual folders."""
+    candidates: list[str] = []
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        candidates.append(str(Path(home) / "bin" / _EXE))
+    on_path = shutil.which("java")
+    if on_path:
+        candidates.append(on_path)
+    for pattern in _USUAL:
+        candidates += sorted(glob.glob(pattern))
+    runtimes, seen = [], set()
+    for path in candidates:
+        real = os.path.realpath(path)
+        if real in seen or not os.path.isfile(real):
+            continue
+        seen.add(real)
+        version = _version(path, timeout)
+        if version:
+            runtimes.append(JavaRuntime(path, version))
+    return runtimes
+
+
+def _version(java: str, timeout: float) -> str:
+    try:
+        done = subprocess.run(
+            [java, "-XshowSettings:properties", "-version"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    match = re.search(r"^\s*java\.version = (\S+)", done.stderr, re.MULTILINE)
+    return match.group(1) if match else ""
+
+
+def runtime_findings(runtimes: Sequence[JavaRuntime], environment: dict[str, str] | None = None) -> list[Finding]:
+    """JAVA_FOUND per runtime; JAVA_TLS12_NOT_DEFAULT for Java 7 and older, or when options for every Java
+    (JAVA_TOOL_OPTIONS, _JAVA_OPTIONS) leave TLS 1.2 out; JAVA_PROBE_UNAVAILABLE when none can run the probe."""
+    env = os.environ if environment is None else environment
+    options = " ".join(env.get(name, "") for name in ("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"))
+    limited = [m.group(0) for m in _PROTOCOL_OPTION.finditer(options) if "TLSv1.2" not in m.group(2)]
+    findings = []
+    for rt in runtimes:
+        params = {"version": rt.version, "path": rt.path}
+        findings.append(Finding(Code.JAVA_FOUND, Check.JAVA, params, f"{rt.path}: java.version {rt.version}"))
+        if rt.major <= 7:
+            findings.append(
+                Finding(Code.JAVA_TLS12_NOT_DEFAULT, Check.JAVA, params, f"Java {rt.version} offers TLS 1.0 by default")
+            )
+        elif limited:
+            findings.append(
+                Finding(
+                    Code.JAVA_TLS12_NOT_DEFAULT,
+                    Check.JAVA,
+                    params,
+                    "options for every Java leave TLS 1.2 out: " + " ".join(limited),
+                )
+            )
+    if runtimes and not any(rt.major >= 11 for rt in runtimes):
+        findings.append(
+            Finding(
+                Code.JAVA_PROBE_UNAVAILABLE,
+                Check.JAVA,
+                {"version": runtimes[0].version},
+                "the probe needs Java 11 or newer",
+            )
+        )
+    return findings
+
+
+@dataclass(frozen=True)
+class JavaResult:
+    """Java's answer for one address: ``kind`` is ok, cert, handshake, connect, timeout or proxy."""
+
+    kind: str
+    protocol: str
+    cipher: str
+    message: str
+
+
+class JavaProbe:
+    """One Java process for a whole run: started early (it compiles the probe while the other checks run) and
+    given the addresses once they are done, so it never adds to their connections."""
+
+    def __init__(self, runtime: JavaRuntime) -> None:
+        self.runtime = runtime
+        self.version = runtime.version
+        self._process = subprocess.Popen(
+            [runtime.path, "-Djava.net.useSystemProxies=false", str(resource_path(PROBE))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self._temp: list[str] = []
+
+    def probe(
+        self, targets: Sequence[Target], extra_pem: str, proxy: ProxySettings | None, timeout: float
+    ) -> dict[str, JavaResult]:
+        """A TLS 1.2 handshake to each target; returns the results by target id (missing ones failed to run)."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        lines = []
+        if extra_pem:
+            fd, name = tempfile.mkstemp(prefix="tlsrc-java-", suffix=".pem")
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(extra_pem)
+            self._temp.append(name)
+            lines.append(f"ca {name}")
+        if proxy is not None:
+            auth = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode() if proxy.username else ""
+            lines.append(f"proxy {proxy.host} {proxy.port} {auth}".rstrip())
+        for t in targets:
+            lines.append(f"target {t.id} {t.address.host} {t.address.port} {int(timeout * 1000)}")
+        lines.append("go")
+        timer = threading.Timer(timeout * 2 + 30, self.stop)  # never wait forever on a stuck JVM
+        timer.start()
+        results: dict[str, JavaResult] = {}
+        try:
+            self._process.stdin.write("\n".join(lines) + "\n")
+            self._process.stdin.flush()
+            for line in self._process.stdout:
+                fields = line.rstrip("\n").split("\t")
+                if fields[0] == "done":
+                    break
+                if fields[0] == "result" and len(fields) >= 6:
+                    results[fields[1]] = JavaResult(fields[2], fields[3], fields[4], fields[5])
+        except OSError:
+            pass
+        finally:
+            timer.cancel()
+            self.stop()
+        return results
+
+    def stop(self) -> None:
+        """End the Java process and remove its temporary file."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait(10)
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        for name in self._temp:
+            Path(name).unlink(missing_ok=True)
+        self._temp.clear()
+
+
+def start_probe(runtimes: Sequence[JavaRuntime]) -> JavaProbe | None:
+    """A probe on the first runtime that can run it (Java 11 or newer), or None."""
+    usable = next((rt for rt in runtimes if rt.major >= 11), None)
+    return JavaProbe(usable) if usable else None
+
+
+def probe_findings(target: Target, version: str, result: JavaResult | None) -> tuple[list[Finding], TrustResult]:
+    """JAVA_TLS12_OK, JAVA_TLS12_FAILED or JAVA_CERT_UNTRUSTED for one address, and Java's trust verdict."""
+    params = {"host": target.address.host, "version": version}
+    if result is None:
+        return [], TrustResult("java", StoreVerdict.NOT_CHECKED, "the Java probe gave no answer")
+    if result.kind == "ok":
+        detail = f"Java {version}: {result.protocol} {result.cipher}"
+        return [Finding(Code.JAVA_TLS12_OK, Check.JAVA, params, detail)], TrustResult(
+            "java", StoreVerdict.TRUSTED, "Java's own trust store (cacerts) accepts it"
+        )
+    if result.kind == "cert":
+        return [Finding(Code.JAVA_CERT_UNTRUSTED, Check.JAVA, params, result.message)], TrustResult(
+            "java", StoreVerdict.NOT_TRUSTED, result.message
+        )
+    why = {
+        "handshake": "the TLS 1.2 handshake failed",
+        "connect": "no connection",
+        "timeout": "no answer in time",
+        "proxy": "the proxy refused",
+    }.get(result.kind, result.kind)
+    return [Finding(Code.JAVA_TLS12_FAILED, Check.JAVA, {**params, "why": why}, result.message)], TrustResult(
+        "java", StoreVerdict.NOT_CHECKED, why
+    )

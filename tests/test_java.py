@@ -1,0 +1,68 @@
+"""Java runtimes and the real Java probe (OpenJDK on this machine) against the practice lab."""
+
+import shutil
+
+import pytest
+
+from app.core.computer.checks import ComputerSettings
+from app.core.computer.java import JavaRuntime, find_runtimes, runtime_findings
+from app.core.findings import Check, Code, Verdict
+from app.core.model import CheckSettings, StoreVerdict
+from app.core.proxy import parse_proxy
+from app.core.runner import run_checks
+from app.lab.proxy import PracticeProxy
+from tests.conftest import target
+
+needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="needs a Java runtime")
+WITH_JAVA = ComputerSettings(java=True)
+
+
+def java_codes(report):
+    return [f.code for f in report.findings_for(Check.JAVA)]
+
+
+@needs_java
+def test_runtimes_are_found():
+    runtimes = find_runtimes()
+    assert runtimes and all(rt.version for rt in runtimes)
+    assert any(rt.major >= 11 for rt in runtimes)
+
+
+@needs_java
+def test_the_real_java_probe(lab):
+    names = ["ready", "untrusted", "legacy-only", "expired"]
+    report = run_checks([target(lab.url(n), anchors=lab.anchors) for n in names], CheckSettings(computer=WITH_JAVA))
+    ready, untrusted, legacy, expired = report.targets
+    assert java_codes(ready) == [Code.JAVA_TLS12_OK]
+    assert ready.verdict is Verdict.READY
+    assert {t.store: t.verdict for t in ready.trust}["java"] is StoreVerdict.TRUSTED
+    assert java_codes(untrusted) == [Code.JAVA_CERT_UNTRUSTED]
+    assert {t.store: t.verdict for t in untrusted.trust}["java"] is StoreVerdict.NOT_TRUSTED
+    assert java_codes(legacy) == []  # our own engine already found TLS 1.2 refused: Java adds nothing
+    assert java_codes(expired) == [Code.JAVA_CERT_UNTRUSTED]  # Java sees the expiry as a certificate problem
+    assert any(f.code is Code.JAVA_FOUND for f in report.computer)
+
+
+@needs_java
+def test_java_through_a_proxy_with_credentials(lab):
+    proxy = PracticeProxy(username="carol", password="Java-Proxy-Secret").start()
+    try:
+        settings = CheckSettings(computer=WITH_JAVA,
+                                 proxy=parse_proxy(f"http://carol:Java-Proxy-Secret@127.0.0.1:{proxy.port}"))
+        report = run_checks([target(lab.url("ready"), anchors=lab.anchors)], settings).targets[0]
+    finally:
+        proxy.stop()
+    assert java_codes(report) == [Code.JAVA_TLS12_OK]
+
+
+def test_runtime_interpretation():
+    seven = JavaRuntime("/opt/java7/bin/java", "1.7.0_80")
+    seventeen = JavaRuntime("/usr/bin/java", "17.0.15")
+    assert (seven.major, seventeen.major) == (7, 17)
+    codes = [f.code for f in runtime_findings([seven], environment={})]
+    assert codes == [Code.JAVA_FOUND, Code.JAVA_TLS12_NOT_DEFAULT, Code.JAVA_PROBE_UNAVAILABLE]
+    assert [f.code for f in runtime_findings([seventeen], environment={})] == [Code.JAVA_FOUND]
+    limited = runtime_findings([seventeen], environment={"JAVA_TOOL_OPTIONS": "-Djdk.tls.client.protocols=TLSv1"})
+    assert Code.JAVA_TLS12_NOT_DEFAULT in [f.code for f in limited]
+    fine = runtime_findings([seventeen], environment={"_JAVA_OPTIONS": "-Djdk.tls.client.protocols=TLSv1.2,TLSv1.3"})
+    assert Code.JAVA_TLS12_NOT_DEFAULT not in [f.code for f in fine]
