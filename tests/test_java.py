@@ -47,8 +47,9 @@ def test_the_real_java_probe(lab):
 def test_java_through_a_proxy_with_credentials(lab):
     proxy = PracticeProxy(username="carol", password="Java-Proxy-Secret").start()
     try:
-        settings = CheckSettings(computer=WITH_JAVA,
-                                 proxy=parse_proxy(f"http://carol:Java-Proxy-Secret@127.0.0.1:{proxy.port}"))
+        settings = CheckSettings(
+            computer=WITH_JAVA, proxy=parse_proxy(f"http://carol:Java-Proxy-Secret@127.0.0.1:{proxy.port}")
+        )
         report = run_checks([target(lab.url("ready"), anchors=lab.anchors)], settings).targets[0]
     finally:
         proxy.stop()

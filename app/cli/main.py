@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X.Y.Z.W",
         help="the version of your ADS client (in ADS: Help > About), if it is not found automatically",
     )
+    check.add_argument("--skip-java", action="store_true", help="do not test the connections through Java")
+    check.add_argument(
+        "--skip-system-tls",
+        action="store_true",
+        help="do not test the connections through this computer's own TLS (curl)",
+    )
     check.add_argument("--proxy", metavar="URL", help="go through this HTTP proxy: http://[user:password@]host:port")
     check.add_argument("--json", action="store_true", help="print the report as JSON (docs/report-format.md)")
     check.add_argument(
@@ -204,7 +210,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         extra_trust=tuple(load_trust_file(p) for p in args.ca_file),
         client_cert=_client_cert(args),
         proxy=parse_proxy(args.proxy) if args.proxy else None,
-        computer=ComputerSettings(ads_version=_ads_version(args.ads_version)),
+        computer=ComputerSettings(
+            ads_version=_ads_version(args.ads_version), java=not args.skip_java, os_stack=not args.skip_system_tls
+        ),
     )
     env = catalog.environment(args.env) if args.env else None
     labs: list[PracticeLab] = []

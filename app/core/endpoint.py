@@ -261,6 +261,8 @@ class EndpointCheck:
             with self.slots.hold(self.key, self.cancel):
                 if self.cancel.is_set():
                     raise Cancelled
+                if self.abandon.is_set():  # the server does not speak TLS: curl would only wait too
+                    return CurlResult(-1, "", "not tried")
                 return curl_request(curl, self.target, self.budget(), extra, self.settings.proxy)
 
         return self.pool.submit(probe)

@@ -108,7 +108,7 @@ class CheckTask(QRunnable):
             timeout=r.timeout,
             extra_trust=tuple(load_trust_file(p) for p in r.ca_files),
             client_cert=client_cert,
-            computer=ComputerSettings(ads_version=r.ads_version),
+            computer=ComputerSettings(ads_version=r.ads_version, java=True, os_stack=True),
         )
         targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls, only=r.only)
         with self._lock:

@@ -50,7 +50,7 @@ def curl_request(
 ) -> CurlResult:
     """Run curl once (TLS 1.2 only). ``extra_pem`` adds trusted certificates (not on Windows, whose curl uses
     Windows' own store)."""
-    seconds = max(1, int(budget.seconds))
+    seconds = max(1.0, budget.seconds)  # the same limit as this program's own steps
     command = [
         curl,
         "--silent",
@@ -63,9 +63,9 @@ def curl_request(
         "--tls-max",
         "1.2",
         "--connect-timeout",
-        str(seconds),
+        f"{seconds:g}",
         "--max-time",
-        str(seconds * 2),
+        f"{seconds:g}",
         "--config",
         "-",
     ]
@@ -92,7 +92,7 @@ def curl_request(
             input="\n".join(config) + "\n",
             capture_output=True,
             text=True,
-            timeout=seconds * 2 + 5,
+            timeout=seconds + 5,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
