@@ -67,3 +67,16 @@ def test_runtime_interpretation():
     assert Code.JAVA_TLS12_NOT_DEFAULT in [f.code for f in limited]
     fine = runtime_findings([seventeen], environment={"_JAVA_OPTIONS": "-Djdk.tls.client.protocols=TLSv1.2,TLSv1.3"})
     assert Code.JAVA_TLS12_NOT_DEFAULT not in [f.code for f in fine]
+
+
+@needs_java
+def test_a_server_asking_for_a_client_certificate_is_not_a_java_or_system_failure(lab):
+    settings = CheckSettings(computer=ComputerSettings(java=True, os_stack=shutil.which("curl") is not None))
+    report = run_checks([target(lab.url("client-cert-tls12"), anchors=lab.anchors)], settings).targets[0]
+    assert java_codes(report) == [Code.JAVA_TLS12_OK]
+    assert "asked for a client certificate" in report.findings_for(Check.JAVA)[0].details
+    if shutil.which("curl"):
+        assert [f.code for f in report.findings_for(Check.OS_STACK)] == [Code.OS_STACK_TLS12_OK]
+    # A certificate Java does not trust is still reported, client certificate or not.
+    untrusted = run_checks([target(lab.url("untrusted"), anchors=lab.anchors)], settings).targets[0]
+    assert java_codes(untrusted) == [Code.JAVA_CERT_UNTRUSTED]

@@ -21,7 +21,7 @@ from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVers
 from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.computer.os_stack import CurlResult, curl_request, find_curl, os_stack_findings
 from app.core.errors import Cancelled
-from app.core.findings import Check, Code, Finding
+from app.core.findings import CLIENT_CERT_ASKED, Check, Code, Finding
 from app.core.model import CheckSettings, Target, TargetReport, TrustResult
 from app.core.net import Budget, CancelFlag, Opener, StepTimeout, close_quietly, connect
 from app.core.proxy import ProxyRefusal, ProxySettings, open_tunnel
@@ -245,7 +245,8 @@ class EndpointCheck:
         self._done(Check.CLIENT_CERT, findings, assess.client_cert_findings(probes, address.host))
         if os_stack is not None:
             curl_result = os_stack.result()  # raises Cancelled when the run was cancelled
-            self._done(Check.OS_STACK, findings, os_stack_findings(self.target, curl_result))
+            asked = any(f.code.value in CLIENT_CERT_ASKED for f in findings)
+            self._done(Check.OS_STACK, findings, os_stack_findings(self.target, curl_result, asked))
 
     def _start_os_stack(self, current: list[Check]) -> Future[CurlResult] | None:
         """The request through the system's curl, when asked for and curl exists."""

@@ -283,6 +283,10 @@ CODE_NUMBERS: Mapping[Code, int] = MappingProxyType(
 )
 
 
+# The server asks for a client certificate: what other programs' handshakes without one must be read against.
+CLIENT_CERT_ASKED = frozenset({"CLIENT_CERT_REQUIRED", "CLIENT_CERT_OK", "CLIENT_CERT_REJECTED"})
+
+
 @dataclass(frozen=True)
 class Finding:
     """One conclusion about one endpoint (or about the client certificate).

@@ -17,7 +17,7 @@ from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, lo
 from app.core.computer.checks import computer_findings
 from app.core.computer.java import JavaProbe, find_runtimes, probe_findings, runtime_findings, start_probe
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
-from app.core.findings import Check, Code, Finding
+from app.core.findings import CLIENT_CERT_ASKED, Check, Code, Finding
 from app.core.log import RunLog, log
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
 from app.core.net import CancelFlag
@@ -200,7 +200,8 @@ class Run:
                 timeout = max(self.settings.timeout_for(r.target) for r in group)
                 answers = runner.probe([r.target for r in group], extra, self.settings.proxy, timeout)
                 for r in group:
-                    found, trust = probe_findings(r.target, runner.version, answers.get(r.target.id))
+                    asked = any(f.code.value in CLIENT_CERT_ASKED for f in r.findings)
+                    found, trust = probe_findings(r.target, runner.version, answers.get(r.target.id), asked)
                     fresh = dataclasses.replace(r, findings=(*r.findings, *found), trust=(*r.trust, trust))
                     updated[r.target.id] = fresh
                     self._emit(CheckFinished(r.target.id, Check.JAVA, tuple(found)))

@@ -212,11 +212,25 @@ def start_probe(runtimes: Sequence[JavaRuntime]) -> JavaProbe | None:
     return JavaProbe(usable) if usable else None
 
 
-def probe_findings(target: Target, version: str, result: JavaResult | None) -> tuple[list[Finding], TrustResult]:
-    """JAVA_TLS12_OK, JAVA_TLS12_FAILED or JAVA_CERT_UNTRUSTED for one address, and Java's trust verdict."""
+def probe_findings(
+    target: Target, version: str, result: JavaResult | None, client_cert_asked: bool = False
+) -> tuple[list[Finding], TrustResult]:
+    """JAVA_TLS12_OK, JAVA_TLS12_FAILED or JAVA_CERT_UNTRUSTED for one address, and Java's trust verdict.
+
+    The probe presents no client certificate: when the server asks for one, Java has checked the server's
+    certificate before the server refuses, so a refusal there (not a certificate error) means TLS 1.2 worked.
+    """
     params = {"host": target.address.host, "version": version}
     if result is None:
         return [], TrustResult("java", StoreVerdict.NOT_CHECKED, "the Java probe gave no answer")
+    if result.kind in ("handshake", "connect") and client_cert_asked:
+        detail = (
+            f"Java {version}: TLS 1.2 and the server's certificate were accepted; the server then asked for a "
+            f"client certificate, which this test does not present ({result.message})"
+        )
+        return [Finding(Code.JAVA_TLS12_OK, Check.JAVA, params, detail)], TrustResult(
+            "java", StoreVerdict.TRUSTED, "Java's own trust store (cacerts) accepts it"
+        )
     if result.kind == "ok":
         detail = f"Java {version}: {result.protocol} {result.cipher}"
         return [Finding(Code.JAVA_TLS12_OK, Check.JAVA, params, detail)], TrustResult(
