@@ -124,3 +124,40 @@ def test_proxy_credentials_never_appear_in_output_or_bundle(lab, guarded_proxy, 
             assert env["settings"]["proxy"] == f"http://alice@127.0.0.1:{guarded_proxy.port}"
     assert "Pr0xy-Secret" not in everything and "Pr0xy-Secret%21" not in everything
     assert main(["check", "--url", lab.url("ready"), "--proxy", "ftp://x:1"]) == 2
+
+
+SCUTIL = """<dictionary> {
+  ExceptionsList : <array> {
+    0 : *.local
+  }
+  HTTPSEnable : 1
+  HTTPSPort : 3128
+  HTTPSProxy : proxy.acme.example
+  ProxyAutoConfigEnable : 1
+  ProxyAutoConfigURLString : http://wpad.acme.example/proxy.pac
+}
+"""
+
+
+def test_proxy_detection():
+    from pathlib import Path
+
+    from app.core.computer.proxy_settings import proxy_findings
+    from app.core.computer.registry import SnapshotRegistry
+
+    env = {"https_proxy": "http://dave:Env-Secret@proxy.acme.example:3128"}
+    (found,) = proxy_findings(None, env, "")
+    assert found.code is Code.PROXY_DETECTED and found.params["proxy"] == "http://proxy.acme.example:3128"
+    assert "Env-Secret" not in repr(found) and "dave" not in repr(found)
+    registry = SnapshotRegistry.load(Path(__file__).parent / "registry" / "windows10-company-proxy.json")
+    windows = proxy_findings(registry, {}, "", used="http://proxy.acme.example:8443")
+    assert [f.code for f in windows] == [Code.PROXY_DETECTED, Code.PROXY_AUTOMATIC, Code.PROXY_AUTOMATIC]
+    assert windows[0].params["proxy"] == "proxy.acme.example:8443"  # the https entry
+    assert windows[1].params["script"] == "http://wpad.acme.example/proxy.pac"
+    assert "went through http://proxy.acme.example:8443" in windows[0].params["how"]
+    mac = proxy_findings(None, {}, SCUTIL)
+    assert [(f.code, f.params.get("proxy", f.params.get("script"))) for f in mac] == [
+        (Code.PROXY_DETECTED, "http://proxy.acme.example:3128"),
+        (Code.PROXY_AUTOMATIC, "http://wpad.acme.example/proxy.pac"),
+    ]
+    assert proxy_findings(None, {}, "") == []

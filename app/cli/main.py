@@ -205,13 +205,17 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise InputError("Choose what to check: --env production, --env map-stage, --env practice, or --url ADDRESS.")
     bundle_target = resolve_bundle_path(args.bundle) if args.bundle else None  # a bad path fails before the run
     catalog = load_catalog(args.catalog)
+    proxy = parse_proxy(args.proxy) if args.proxy else None
     settings = CheckSettings(
         timeout=args.timeout,
         extra_trust=tuple(load_trust_file(p) for p in args.ca_file),
         client_cert=_client_cert(args),
-        proxy=parse_proxy(args.proxy) if args.proxy else None,
+        proxy=proxy,
         computer=ComputerSettings(
-            ads_version=_ads_version(args.ads_version), java=not args.skip_java, os_stack=not args.skip_system_tls
+            ads_version=_ads_version(args.ads_version),
+            java=not args.skip_java,
+            os_stack=not args.skip_system_tls,
+            proxy_used=proxy.display if proxy else "",
         ),
     )
     env = catalog.environment(args.env) if args.env else None

@@ -29,6 +29,7 @@ from pathlib import Path
 from app import __version__
 from app.core.errors import InputError
 from app.core.model import RunReport
+from app.core.proxy import without_credentials
 from app.core.report_html import render_html
 from app.core.report_json import report_json
 
@@ -96,11 +97,6 @@ def resolve_bundle_path(text: str | Path, report: RunReport | None = None) -> Pa
     if not path.parent.is_dir():
         raise BundleError(f"The folder {path.parent} does not exist.")
     return path
-
-
-def without_credentials(url: str) -> str:
-    """A proxy address with any ``user:password@`` removed."""
-    return re.sub(r"(?<=//)[^/@\s]*@", "", url)
 
 
 def write_bundle(path: Path, report: RunReport, context: BundleContext | None = None) -> BundleResult:

@@ -131,6 +131,8 @@ class Code(StrEnum):
     JAVA_TLS12_OK = "JAVA_TLS12_OK"
     JAVA_TLS12_FAILED = "JAVA_TLS12_FAILED"
     JAVA_CERT_UNTRUSTED = "JAVA_CERT_UNTRUSTED"
+    PROXY_DETECTED = "PROXY_DETECTED"
+    PROXY_AUTOMATIC = "PROXY_AUTOMATIC"
 
 
 _S = Status
@@ -204,6 +206,8 @@ STATUS_OF: Mapping[Code, Status] = MappingProxyType(
         Code.JAVA_TLS12_OK: _S.PASS,
         Code.JAVA_TLS12_FAILED: _S.FAIL,
         Code.JAVA_CERT_UNTRUSTED: _S.FAIL,
+        Code.PROXY_DETECTED: _S.INFO,
+        Code.PROXY_AUTOMATIC: _S.WARNING,
     }
 )
 
@@ -279,6 +283,8 @@ CODE_NUMBERS: Mapping[Code, int] = MappingProxyType(
         Code.JAVA_TLS12_OK: 66,
         Code.JAVA_TLS12_FAILED: 67,
         Code.JAVA_CERT_UNTRUSTED: 68,
+        Code.PROXY_DETECTED: 69,
+        Code.PROXY_AUTOMATIC: 70,
     }
 )
 

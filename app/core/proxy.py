@@ -7,6 +7,7 @@ written (``ProxySettings.display`` and ``repr`` leave it out).
 from __future__ import annotations
 
 import base64
+import re
 import socket
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
@@ -66,6 +67,11 @@ class ProxySettings:
             return ""
         token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
         return f"Basic {token}"
+
+
+def without_credentials(url: str) -> str:
+    """A proxy address with any ``user:password@`` removed."""
+    return re.sub(r"(?<=//)[^/@\s]*@", "", url)
 
 
 def parse_proxy(text: str, source: str = "--proxy") -> ProxySettings:

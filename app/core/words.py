@@ -105,6 +105,9 @@ GENERIC_PARAMS: Mapping[str, str] = {
     "windows": "Windows",
     "why": "see the report",
     "path": "its folder",
+    "source": "this computer's settings",
+    "how": "see the report",
+    "script": "a script",
     "set_by": "this computer's settings or a Group Policy",
 }
 

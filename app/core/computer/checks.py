@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.core.computer.ads import ads_findings
+from app.core.computer.proxy_settings import proxy_findings
 from app.core.computer.registry import Registry, this_computers_registry
 from app.core.computer.windows_tls import windows_findings
 from app.core.findings import Finding
@@ -21,15 +22,21 @@ class ComputerSettings:
         registry: the Windows registry to read (None: this computer's own on Windows, none elsewhere).
         os_stack: also make a TLS 1.2 request to each address through the system's curl.
         java: also make a TLS 1.2 handshake to each address through the installed Java.
+        proxy_used: the proxy this run goes through, without credentials ("" when direct).
     """
 
     ads_version: str = ""
     registry: Registry | None = None
     os_stack: bool = False
     java: bool = False
+    proxy_used: str = ""
 
 
 def computer_findings(settings: ComputerSettings) -> list[Finding]:
     """Every finding about this computer as a whole."""
     registry = settings.registry if settings.registry is not None else this_computers_registry()
-    return [*ads_findings(settings.ads_version, registry), *windows_findings(registry)]
+    return [
+        *ads_findings(settings.ads_version, registry),
+        *windows_findings(registry),
+        *proxy_findings(registry, used=settings.proxy_used),
+    ]
