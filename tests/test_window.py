@@ -390,3 +390,36 @@ def test_open_log_folder_shows_the_log_folder(qtbot, window):
         QDesktopServices.unsetUrlHandler("file")
     assert browser.opened == [QUrl.fromLocalFile(str(log_folder())).toString()]
     assert log_folder().is_dir()
+
+
+def test_this_computer_section_and_a_proxy_from_settings(qtbot, window, lab, prefs, tmp_path):
+    from app.core.computer.checks import THIS_COMPUTER
+    from app.lab.proxy import PracticeProxy
+
+    proxy = PracticeProxy(username="erin", password="Window-Proxy-Secret").start()
+    try:
+        dialog = SettingsDialog(prefs, window, "")
+        qtbot.addWidget(dialog)
+        dialog.proxy.setText(f"http://erin:oops@127.0.0.1:{proxy.port}")
+        dialog.accept()
+        assert "own fields" in dialog.problem.text()  # a password in the address is refused
+        dialog.proxy.setText(f"http://127.0.0.1:{proxy.port}")
+        dialog.proxy_user.setText("erin")
+        dialog.proxy_password.setText("Window-Proxy-Secret")
+        dialog.accept()
+        window.proxy_password = dialog.session_proxy_password
+        prefs.ca_files = [lab_ca_file(lab, tmp_path)]
+        window.custom_address.setText(lab.url("ready"))
+        window.ads_version.setText("6.0.10.2")
+        run_to_end(qtbot, window)
+    finally:
+        proxy.stop()
+    report = window.last_report
+    assert proxy.tunnels >= 6 and report is not None
+    assert "TCP_OK" in {f.code.value for t in report.targets for f in t.findings}
+    computer = window.results.item_for(THIS_COMPUTER, Check.ADS_CLIENT)
+    assert computer is not None and computer.text(1) == "Problem"
+    window.results.setCurrentItem(computer)
+    assert "must be upgraded" in window.details.text.toPlainText()
+    stored = Path(prefs.qsettings.fileName()).read_text()
+    assert "Window-Proxy-Secret" not in stored and f"127.0.0.1:{proxy.port}" in stored

@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.signals.done.connect(self._on_done)
         self.last_report: RunReport | None = None
         self.guide: GuidedTroubleshooting | None = None
+        self.proxy_password = ""  # for this session only: never stored
         self._progress_units: dict[str, int] = {}
         self.setWindowTitle("TLS Readiness Checker")
         self._build()
@@ -397,6 +398,9 @@ class MainWindow(QMainWindow):
             ca_files=tuple(self.preferences.ca_files),
             timeout=self.preferences.timeout,
             ads_version=self._valid_ads_version(),
+            proxy=self.preferences.proxy_address,
+            proxy_user=self.preferences.proxy_user,
+            proxy_password=self.proxy_password,
         )
 
     def _valid_ads_version(self) -> str:
@@ -672,7 +676,9 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         """The Settings dialog."""
-        SettingsDialog(self.preferences, self).exec()
+        dialog = SettingsDialog(self.preferences, self, self.proxy_password)
+        if dialog.exec():
+            self.proxy_password = dialog.session_proxy_password
 
     def show_about(self) -> None:
         """Program and catalog versions, and where to find more."""

@@ -91,6 +91,24 @@ class Preferences:
             self.qsettings.setValue("certificate/path", value)
 
     @property
+    def proxy_address(self) -> str:
+        """The proxy to go through (``http://host:port``, never with a password), or empty."""
+        return self._text("proxy/address")
+
+    @proxy_address.setter
+    def proxy_address(self, value: str) -> None:
+        self.qsettings.setValue("proxy/address", value)
+
+    @property
+    def proxy_user(self) -> str:
+        """The proxy's user name, or empty (its password is never stored)."""
+        return self._text("proxy/user")
+
+    @proxy_user.setter
+    def proxy_user(self, value: str) -> None:
+        self.qsettings.setValue("proxy/user", value)
+
+    @property
     def ads_version(self) -> str:
         """The ADS client version typed in."""
         return self._text("ads/version")

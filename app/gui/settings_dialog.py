@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QPushButton,
     QVBoxLayout,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import InputError
 from app.core.model import DEFAULT_TIMEOUT
+from app.core.proxy import parse_proxy
 from app.core.tls_contexts import load_trust_file
 from app.gui.preferences import Preferences
 from app.gui.status import problem_text_colour
@@ -27,7 +29,9 @@ from app.gui.status import problem_text_colour
 class SettingsDialog(QDialog):
     """Edits :class:`Preferences`; nothing changes unless the person presses OK."""
 
-    def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, preferences: Preferences, parent: QWidget | None = None, session_proxy_password: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.preferences = preferences
@@ -50,6 +54,16 @@ class SettingsDialog(QDialog):
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet(f"color: {problem_text_colour(self)};")
         self.problem.hide()
+        self.proxy = QLineEdit(preferences.proxy_address)
+        self.proxy.setAccessibleName("Proxy address")
+        self.proxy.setPlaceholderText("Empty for direct connections; for example http://proxy.example:8080")
+        self.proxy_user = QLineEdit(preferences.proxy_user)
+        self.proxy_user.setAccessibleName("Proxy user name")
+        self.session_proxy_password = session_proxy_password
+        self.proxy_password = QLineEdit(session_proxy_password)
+        self.proxy_password.setAccessibleName("Proxy password")
+        self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.proxy_password.setPlaceholderText("Kept until the program closes, never saved")
         self.remember = QCheckBox("Remember which certificate file I use (never its password)")
         self.remember.setAccessibleName("Remember certificate file")
         self.remember.setChecked(preferences.remember_certificate)
@@ -66,6 +80,9 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Time limit for each step:", self.timeout)
         form.addRow("Extra trusted certificates:", ca_box)
+        form.addRow("Proxy:", self.proxy)
+        form.addRow("Proxy user name:", self.proxy_user)
+        form.addRow("Proxy password:", self.proxy_password)
         form.addRow("", self.remember)
         ok_cancel = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         layout = QVBoxLayout(self)
@@ -105,7 +122,22 @@ class SettingsDialog(QDialog):
         return [self.ca_list.item(i).text() for i in range(self.ca_list.count())]
 
     def accept(self) -> None:
-        """Save and close."""
+        """Save and close (a proxy address that cannot be used keeps the dialog open with a sentence)."""
+        address = self.proxy.text().strip()
+        if address:
+            try:
+                parsed = parse_proxy(address, "Settings")
+            except InputError as exc:
+                self.problem.setText(str(exc))
+                self.problem.show()
+                return
+            if parsed.username or parsed.password:
+                self.problem.setText("Put the proxy's user name and password in their own fields, not in the address.")
+                self.problem.show()
+                return
+        self.preferences.proxy_address = address
+        self.preferences.proxy_user = self.proxy_user.text().strip()
+        self.session_proxy_password = self.proxy_password.text()
         if self.timeout.value() != self._shown_timeout or self.preferences.timeout is not None:
             self.preferences.timeout = self.timeout.value()
         self.preferences.ca_files = self.files()

@@ -17,6 +17,7 @@ from app.core.computer.checks import ComputerSettings
 from app.core.errors import InputError
 from app.core.model import CheckSettings, RunReport
 from app.core.plan import plan_targets
+from app.core.proxy import ProxySettings, parse_proxy
 from app.core.runner import Run, RunEvent
 from app.core.tls_contexts import load_trust_file
 
@@ -35,6 +36,9 @@ class CheckRequest:
         timeout: seconds per step.
         only: endpoint ids or addresses to keep (re-checking one address).
         ads_version: the ADS client version typed in ("" to look for it).
+        proxy: the proxy address from Settings (empty for direct connections).
+        proxy_user: the proxy's user name.
+        proxy_password: its password (in memory for this run only).
     """
 
     env_id: str
@@ -46,6 +50,9 @@ class CheckRequest:
     timeout: float | None = None
     only: tuple[str, ...] = ()
     ads_version: str = ""
+    proxy: str = ""
+    proxy_user: str = ""
+    proxy_password: str = ""
 
     def __repr__(self) -> str:  # never show the password, even in a traceback
         return f"CheckRequest(env_id={self.env_id!r}, app_ids={self.app_ids!r}, urls={self.urls!r})"
@@ -104,11 +111,18 @@ class CheckTask(QRunnable):
         client_cert = (
             load_client_certificate(r.client_cert_path, r.client_cert_password or None) if r.client_cert_path else None
         )
+        proxy = None
+        if r.proxy:
+            base = parse_proxy(r.proxy, "Settings")
+            proxy = ProxySettings(base.host, base.port, r.proxy_user, r.proxy_password, "Settings")
         settings = CheckSettings(
             timeout=r.timeout,
             extra_trust=tuple(load_trust_file(p) for p in r.ca_files),
             client_cert=client_cert,
-            computer=ComputerSettings(ads_version=r.ads_version, java=True, os_stack=True),
+            proxy=proxy,
+            computer=ComputerSettings(
+                ads_version=r.ads_version, java=True, os_stack=True, proxy_used=proxy.display if proxy else ""
+            ),
         )
         targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls, only=r.only)
         with self._lock:
