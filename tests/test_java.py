@@ -36,10 +36,8 @@ def test_the_real_java_probe(lab):
     assert java_codes(ready) == [Code.JAVA_TLS12_OK]
     assert ready.verdict is Verdict.READY
     assert {t.store: t.verdict for t in ready.trust}["java"] is StoreVerdict.TRUSTED
-    assert java_codes(untrusted) == [Code.JAVA_CERT_UNTRUSTED]
-    assert {t.store: t.verdict for t in untrusted.trust}["java"] is StoreVerdict.NOT_TRUSTED
-    assert java_codes(legacy) == []  # our own engine already found TLS 1.2 refused: Java adds nothing
-    assert java_codes(expired) == [Code.JAVA_CERT_UNTRUSTED]  # Java sees the expiry as a certificate problem
+    # Problems this program already names are not named again through Java.
+    assert java_codes(untrusted) == java_codes(legacy) == java_codes(expired) == []
     assert any(f.code is Code.JAVA_FOUND for f in report.computer)
 
 
@@ -77,6 +75,25 @@ def test_a_server_asking_for_a_client_certificate_is_not_a_java_or_system_failur
     assert "asked for a client certificate" in report.findings_for(Check.JAVA)[0].details
     if shutil.which("curl"):
         assert [f.code for f in report.findings_for(Check.OS_STACK)] == [Code.OS_STACK_TLS12_OK]
-    # A certificate Java does not trust is still reported, client certificate or not.
-    untrusted = run_checks([target(lab.url("untrusted"), anchors=lab.anchors)], settings).targets[0]
-    assert java_codes(untrusted) == [Code.JAVA_CERT_UNTRUSTED]
+
+
+@needs_java
+def test_tls_inspection_shows_every_store_including_java(server_factory, monkeypatch, tmp_path):
+    import trustme
+
+    from tests.servers import server_context
+
+    company = trustme.CA(organization_name="ACME Inspection")
+    store = tmp_path / "system-store.pem"
+    store.write_bytes(company.cert_pem.bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(store))  # this computer trusts the company's authority
+    server = server_factory(server_context(company.issue_cert("localhost")))
+    report = run_checks([target(server.url)], CheckSettings(computer=WITH_JAVA)).targets[0]
+    assert Code.TLS_INSPECTION_SUSPECTED in {f.code for f in report.findings}
+    assert java_codes(report) == [Code.JAVA_CERT_UNTRUSTED]  # Java's own cacerts does not know it
+    stores = {t.store: t.verdict for t in report.trust}
+    assert stores == {
+        "mozilla": StoreVerdict.NOT_TRUSTED,
+        "system": StoreVerdict.TRUSTED,
+        "java": StoreVerdict.NOT_TRUSTED,
+    }

@@ -94,7 +94,7 @@ def test_practice_run_gives_a_verdict_and_explains_a_failure(qtbot, lab, prefs):
     assert window.verdict.state() is State.WAITING
     run_to_end(qtbot, window)
     assert window.verdict.state() is State.FAILED
-    assert "problems need attention" in window.verdict.text()
+    assert "of 23 addresses need attention" in window.verdict.text()
     assert window.progress.value() == window.progress.maximum()
     item = window.results.item_for("practice-expired", Check.CERTIFICATE)
     assert item is not None and item.text(1) == "Problem"

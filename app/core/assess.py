@@ -334,6 +334,18 @@ def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
     return []
 
 
+def server_problem(findings: Iterable[Finding]) -> bool:
+    """Did this program already find the server's TLS or certificate wanting? Then other programs failing
+    against it (Java, the system's curl) say nothing new. TLS inspection is the exception: there, which
+    programs trust the chain is the point."""
+    return any(
+        f.status.value == "fail"
+        and f.check in (Check.TLS12, Check.TLS13, Check.CERTIFICATE)
+        and f.code is not Code.TLS_INSPECTION_SUSPECTED
+        for f in findings
+    )
+
+
 def _main_answer(probes: ProbeSet) -> HttpResult | None:
     for result in (probes.tls12, probes.tls13):
         if result.accepted and result.http is not None:

@@ -246,7 +246,8 @@ class EndpointCheck:
         if os_stack is not None:
             curl_result = os_stack.result()  # raises Cancelled when the run was cancelled
             asked = any(f.code.value in CLIENT_CERT_ASKED for f in findings)
-            self._done(Check.OS_STACK, findings, os_stack_findings(self.target, curl_result, asked))
+            found = [] if assess.server_problem(findings) else os_stack_findings(self.target, curl_result, asked)
+            self._done(Check.OS_STACK, findings, found)
 
     def _start_os_stack(self, current: list[Check]) -> Future[CurlResult] | None:
         """The request through the system's curl, when asked for and curl exists."""

@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.assess import server_problem
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, local_findings
 from app.core.computer.checks import computer_findings
 from app.core.computer.java import JavaProbe, find_runtimes, probe_findings, runtime_findings, start_probe
@@ -185,7 +186,11 @@ class Run:
             return reports
         runtime = probe.runtime
         try:
-            wanted = [r for r in reports if any(f.code is Code.TLS12_OK for f in r.findings)]
+            wanted = [
+                r
+                for r in reports
+                if any(f.code is Code.TLS12_OK for f in r.findings) and not server_problem(r.findings)
+            ]
             if self._cancel.is_set() or not wanted:
                 return reports
             groups: dict[TrustAnchors | None, list[TargetReport]] = {}

@@ -27,9 +27,12 @@ def headline(report: RunReport) -> str:
             return "This computer is ready for TLS 1.2 (1 address checked)."
         return f"This computer is ready for TLS 1.2 ({total} addresses checked, all ready)."
     if report.verdict is Verdict.ACTION_NEEDED:
+        computer = any(f.status is Status.FAIL for f in report.computer)
         if bad == 0:
-            return "Your client certificate needs attention."
-        return f"{bad} of {total} addresses need attention."
+            return "This computer needs attention." if computer else "Your client certificate needs attention."
+        also = " This computer needs attention too." if computer else ""
+        noun = "address needs" if bad == 1 else "addresses need"
+        return f"{bad} of {total} {noun} attention.{also}"
     return f"{unknown} of {total} addresses could not be checked."
 
 

@@ -50,7 +50,7 @@ from app.core.log import log_folder
 from app.core.model import RunReport
 from app.core.reference import SupportSummary, encode
 from app.core.runner import ComputerChecked, RunFinished, RunStarted
-from app.core.summary import render
+from app.core.summary import headline, render
 from app.core.words import explain
 from app.gui.banners import AdsUpgradeBanner, VerdictBanner
 from app.gui.details import DetailsPanel
@@ -507,10 +507,7 @@ class MainWindow(QMainWindow):
                 f"This computer is ready for TLS 1.2 ({count} address{'es' if count != 1 else ''} checked).",
             )
         elif report.verdict is Verdict.ACTION_NEEDED:
-            noun = "problem needs" if problems == 1 else "problems need"
-            self.verdict.show_state(
-                State.FAILED, f"{problems} {noun} attention. Select a red line below to read what to do."
-            )
+            self.verdict.show_state(State.FAILED, headline(report) + " Select a red line below to read what to do.")
             self._select_first_problem()
         else:
             self.details.show_hint()
