@@ -127,7 +127,17 @@ def main() -> int:
 
     window.ads_version.setText("6.0.10.2")
     shot("ads-outdated")
+    window.select("practice", "lab-protocol")
+    run_to_end()
+    from app.core.computer.checks import THIS_COMPUTER
+
+    item = window.results.item_for(THIS_COMPUTER, Check.ADS_CLIENT)
+    if item is not None:
+        window.results.setCurrentItem(item)
+        window.results.scrollToTop()
+    shot("this-computer")
     window.ads_version.clear()
+    window.select("practice", "")
 
     # Guided troubleshooting: the check step and one problem page, beside the window.
     guide = window.open_guide()
