@@ -97,3 +97,17 @@ def test_tls_inspection_shows_every_store_including_java(server_factory, monkeyp
         "system": StoreVerdict.TRUSTED,
         "java": StoreVerdict.NOT_TRUSTED,
     }
+
+
+@needs_java
+def test_the_probe_reports_a_refused_tls12_handshake(lab):
+    from app.core.computer.java import probe_findings, start_probe
+
+    probe = start_probe(find_runtimes())
+    assert probe is not None
+    legacy = target(lab.url("legacy-only"), anchors=lab.anchors)
+    answers = probe.probe([legacy], lab.anchors.pem, None, 5)
+    found, trust = probe_findings(legacy, probe.version, answers.get(legacy.id))
+    assert [f.code for f in found] == [Code.JAVA_TLS12_FAILED]
+    assert found[0].params["why"] == "the TLS 1.2 handshake failed"
+    assert trust.verdict is StoreVerdict.NOT_CHECKED
