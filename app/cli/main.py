@@ -215,7 +215,6 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ads_version=_ads_version(args.ads_version),
             java=not args.skip_java,
             os_stack=not args.skip_system_tls,
-            proxy_used=proxy.display if proxy else "",
         ),
     )
     env = catalog.environment(args.env) if args.env else None

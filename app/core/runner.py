@@ -162,7 +162,8 @@ class Run:
 
     def _computer(self) -> tuple[Finding, ...]:
         try:
-            found = tuple(computer_findings(self.settings.computer))
+            proxy = self.settings.proxy
+            found = tuple(computer_findings(self.settings.computer, proxy.display if proxy else ""))
             if self.settings.computer.java:
                 runtimes = find_runtimes()
                 found += tuple(runtime_findings(runtimes))

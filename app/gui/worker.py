@@ -120,9 +120,7 @@ class CheckTask(QRunnable):
             extra_trust=tuple(load_trust_file(p) for p in r.ca_files),
             client_cert=client_cert,
             proxy=proxy,
-            computer=ComputerSettings(
-                ads_version=r.ads_version, java=True, os_stack=True, proxy_used=proxy.display if proxy else ""
-            ),
+            computer=ComputerSettings(ads_version=r.ads_version, java=True, os_stack=True),
         )
         targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls, only=r.only)
         with self._lock:

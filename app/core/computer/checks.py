@@ -22,21 +22,20 @@ class ComputerSettings:
         registry: the Windows registry to read (None: this computer's own on Windows, none elsewhere).
         os_stack: also make a TLS 1.2 request to each address through the system's curl.
         java: also make a TLS 1.2 handshake to each address through the installed Java.
-        proxy_used: the proxy this run goes through, without credentials ("" when direct).
     """
 
     ads_version: str = ""
     registry: Registry | None = None
     os_stack: bool = False
     java: bool = False
-    proxy_used: str = ""
 
 
-def computer_findings(settings: ComputerSettings) -> list[Finding]:
-    """Every finding about this computer as a whole."""
+def computer_findings(settings: ComputerSettings, proxy_used: str = "") -> list[Finding]:
+    """Every finding about this computer as a whole; ``proxy_used`` is the proxy the run goes through
+    (shown without credentials), or empty for direct connections."""
     registry = settings.registry if settings.registry is not None else this_computers_registry()
     return [
         *ads_findings(settings.ads_version, registry),
         *windows_findings(registry),
-        *proxy_findings(registry, used=settings.proxy_used),
+        *proxy_findings(registry, used=proxy_used),
     ]
