@@ -97,3 +97,19 @@ def test_endpoints_are_checked_concurrently(server_factory, ca):
 def test_an_empty_run_could_not_check_anything():
     report = run_checks([])
     assert report.verdict is Verdict.COULD_NOT_CHECK
+
+
+def test_cancel_interrupts_a_slow_name_lookup():
+    from app.core.errors import Cancelled
+    from app.core.net import Budget, CancelFlag, run_in_thread
+
+    flag = CancelFlag()
+    release = threading.Event()
+    budget = Budget(30, flag)
+    threading.Timer(0.2, flag.set).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        run_in_thread(lambda: release.wait(30), budget, "slow lookup")  # stands in for a lookup that hangs
+    release.set()
+    flag.close()
+    assert time.monotonic() - started < 5  # without looking at the flag it would wait the whole 30 s

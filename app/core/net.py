@@ -224,7 +224,8 @@ def run_in_thread(func: Callable[[], T], budget: Budget, name: str) -> T:
             done.set()
 
     threading.Thread(target=target, name=name, daemon=True).start()
-    while not done.wait(budget.next_slice()):
+    # An Event, unlike select(), is not woken by the cancel flag's socket: look at the flag every slice.
+    while not done.wait(min(SLICE, budget.next_slice())):
         pass
     if "error" in box:
         raise box["error"]  # type: ignore[misc]

@@ -18,6 +18,7 @@ from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, lo
 from app.core.computer.checks import computer_findings
 from app.core.computer.java import JavaProbe, find_runtimes, probe_findings, runtime_findings, start_probe
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
+from app.core.errors import Cancelled
 from app.core.findings import CLIENT_CERT_ASKED, Check, Code, Finding
 from app.core.log import RunLog, log
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
@@ -72,6 +73,7 @@ class Run:
         self.environment = environment
         self.reference = new_reference()
         self._java: JavaProbe | None = None
+        self._java_running: JavaProbe | None = None  # the Java probe at work, for cancel to end
         self._listener = listener
         self._cancel = CancelFlag()
         self._done = threading.Event()
@@ -87,6 +89,9 @@ class Run:
     def cancel(self) -> None:
         """Stop every check promptly; the report then says what was not finished."""
         self._cancel.set()
+        probe = self._java_running
+        if probe is not None:
+            probe.stop()
 
     def start(self) -> None:
         """Begin in a background thread."""
@@ -165,9 +170,11 @@ class Run:
             proxy = self.settings.proxy
             found = tuple(computer_findings(self.settings.computer, proxy.display if proxy else ""))
             if self.settings.computer.java:
-                runtimes = find_runtimes()
+                runtimes = find_runtimes(cancel=self._cancel)
                 found += tuple(runtime_findings(runtimes))
                 self._java = start_probe(runtimes)  # compiles while the addresses are checked
+        except Cancelled:
+            found = ()
         except Exception:
             found = (
                 Finding(
@@ -204,7 +211,11 @@ class Run:
                     break
                 extra = "".join(a.pem for a in (*self.settings.extra_trust, *((anchors,) if anchors else ())))
                 timeout = max(self.settings.timeout_for(r.target) for r in group)
+                self._java_running = runner
+                if self._cancel.is_set():
+                    break
                 answers = runner.probe([r.target for r in group], extra, self.settings.proxy, timeout)
+                self._java_running = None
                 for r in group:
                     asked = any(f.code.value in CLIENT_CERT_ASKED for f in r.findings)
                     found, trust = probe_findings(r.target, runner.version, answers.get(r.target.id), asked)

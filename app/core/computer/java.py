@@ -5,6 +5,7 @@ Java 11 and newer), so the verdict reflects the runtime that a company's own API
 from __future__ import annotations
 
 import base64
+import contextlib
 import glob
 import os
 import re
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from app.core.findings import Check, Code, Finding
 from app.core.model import StoreVerdict, Target, TrustResult
+from app.core.net import CancelFlag
+from app.core.processes import run_program
 from app.core.proxy import ProxySettings
 from app.core.resources import resource_path
 
@@ -57,8 +60,8 @@ class JavaRuntime:
         return int(parts[1]) if first == 1 and len(parts) > 1 else first
 
 
-def find_runtimes(timeout: float = 10.0) -> list[JavaRuntime]:
-    """Installed Java runtimes: JAVA_HOME first, then PATH, then the usual folders."""
+def find_runtimes(timeout: float = 10.0, cancel: threading.Event | CancelFlag | None = None) -> list[JavaRuntime]:
+    """Installed Java runtimes: JAVA_HOME first, then PATH, then the usual folders. Raises ``Cancelled``."""
     candidates: list[str] = []
     home = os.environ.get("JAVA_HOME")
     if home:
@@ -74,21 +77,23 @@ def find_runtimes(timeout: float = 10.0) -> list[JavaRuntime]:
         if real in seen or not os.path.isfile(real):
             continue
         seen.add(real)
-        version = _version(path, timeout)
+        version = _version(path, timeout, cancel)
         if version:
             runtimes.append(JavaRuntime(path, version))
     return runtimes
 
 
-def _version(java: str, timeout: float) -> str:
+def _version(java: str, timeout: float, cancel: threading.Event | CancelFlag | None) -> str:
+    # A JDK or JRE (7 and newer) says its version in its "release" file: no need to start a JVM for it.
+    release = Path(os.path.realpath(java)).parent.parent / "release"
     try:
-        done = subprocess.run(
-            [java, "-XshowSettings:properties", "-version"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        match = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(errors="replace"), re.MULTILINE)
+        if match:
+            return match.group(1)
+    except OSError:
+        pass
+    try:
+        done = run_program([java, "-XshowSettings:properties", "-version"], timeout, cancel)
     except (OSError, subprocess.TimeoutExpired):
         return ""
     match = re.search(r"^\s*java\.version = (\S+)", done.stderr, re.MULTILINE)
@@ -147,13 +152,19 @@ class JavaProbe:
     def __init__(self, runtime: JavaRuntime) -> None:
         self.runtime = runtime
         self.version = runtime.version
+        # Low priority: it compiles the probe while this program's own checks run, and must not slow them.
+        flags = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
         self._process = subprocess.Popen(
             [runtime.path, "-Djava.net.useSystemProxies=false", str(resource_path(PROBE))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            creationflags=flags,
         )
+        if hasattr(os, "setpriority"):
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, self._process.pid, 10)
         self._temp: list[str] = []
 
     def probe(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from app.core.findings import Check, Code, Finding
 from app.core.model import Target
 from app.core.net import Budget
+from app.core.processes import run_program
 from app.core.proxy import ProxySettings
 
 # curl's exit codes that say the certificate was not accepted, and a few others worth naming.
@@ -87,14 +88,7 @@ def curl_request(
         config.append('noproxy = "*"')
     command.append(target.address.url)
     try:
-        done = subprocess.run(
-            command,
-            input="\n".join(config) + "\n",
-            capture_output=True,
-            text=True,
-            timeout=seconds + 5,
-            check=False,
-        )
+        done = run_program(command, seconds + 5, budget.cancel, "\n".join(config) + "\n")
     except (OSError, subprocess.TimeoutExpired) as exc:
         return CurlResult(-1, "", f"curl could not run: {exc}")
     finally:
