@@ -3,7 +3,9 @@ sockets with, and loading Mozilla's roots costs milliseconds each time)."""
 
 from __future__ import annotations
 
+import os
 import ssl
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,35 @@ def load_trust_file(path: str | Path) -> TrustAnchors:
         raise TrustFileError(f"The trusted-certificate file {name} holds a damaged certificate.") from None
 
 
+# Where Linux and BSD systems keep their trusted certificates when OpenSSL's own default does not exist
+# (the same list truststore uses).
+SYSTEM_CA_FILES = (
+    "/etc/ssl/cert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/cert.pem",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/ca-bundle.pem",
+)
+
+
+def load_system_store(context: ssl.SSLContext) -> None:
+    """Trust what this (OpenSSL-based) system trusts: OpenSSL's default locations, honouring SSL_CERT_FILE and
+    SSL_CERT_DIR, or else the first of the usual bundle files."""
+    defaults = ssl.get_default_verify_paths()
+    has_dir = (
+        bool(defaults.capath)
+        and os.path.isdir(defaults.capath or "")
+        and any(len(n) == 10 and n[8] == "." for n in os.listdir(defaults.capath or "."))
+    )
+    if defaults.cafile or has_dir:
+        context.set_default_verify_paths()
+        return
+    for candidate in SYSTEM_CA_FILES:
+        if os.path.isfile(candidate):
+            context.load_verify_locations(cafile=candidate)
+            return
+
+
 class ContextFactory:
     """Makes and caches the verified contexts of one run.
 
@@ -93,7 +124,14 @@ class ContextFactory:
         key = ("system", "", None)
         with self._lock:
             if key not in self._cache:
-                ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                if sys.platform in ("win32", "darwin"):
+                    ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # the operating system's own verifier
+                else:
+                    # Elsewhere the system's store is OpenSSL's default locations. truststore reloads them on
+                    # every connection under one lock (18 ms each, one address after another); loading them once
+                    # per run keeps the checks of many addresses in parallel.
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    load_system_store(ctx)
                 ctx.minimum_version = ssl.TLSVersion.TLSv1_2
                 self._cache[key] = ctx
             return self._cache[key]
