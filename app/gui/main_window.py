@@ -494,8 +494,6 @@ class MainWindow(QMainWindow):
         for control in (self.export_button, self.export_action, self.copy_button):
             control.setEnabled(True)
         self.progress.setValue(self.progress.maximum())
-        problems = sum(1 for t in report.targets for f in t.findings if f.status is Status.FAIL)
-        problems += sum(1 for f in report.findings if f.status is Status.FAIL)
         if report.cancelled:
             self.details.show_hint("The check was cancelled. Lines that finished can still be read.")
             self.verdict.show_state(State.UNKNOWN, "Check cancelled. Press Check connection to start again.")

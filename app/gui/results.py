@@ -122,10 +122,6 @@ class ResultsTree(QTreeWidget):
         """The item of a target, or of one of its checks."""
         return self._targets.get(target_id) if check is None else self._checks.get((target_id, check))
 
-    def finished_count(self) -> int:
-        """How many targets have finished."""
-        return len(self.reports)
-
     def _set(self, item: QTreeWidgetItem, state: State, headline: str = "") -> None:
         item.setIcon(0, icon(state))
         word = STATE_WORDS[state]

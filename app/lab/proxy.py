@@ -13,17 +13,17 @@ import select
 import socket
 import threading
 
+from app.lab.server import read_head
+
 
 class PracticeProxy:
-    """A small CONNECT proxy. ``tunnels`` counts the tunnels it opened; ``last_authorization`` keeps the last
-    Proxy-Authorization header it received (for tests)."""
+    """A small CONNECT proxy. ``tunnels`` counts the tunnels it opened (for tests)."""
 
     def __init__(self, username: str = "", password: str = "", refuse: tuple[str, ...] = ()) -> None:
         self.username = username
         self.password = password
         self.refuse = refuse
         self.tunnels = 0
-        self.last_authorization = ""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._sock = socket.socket()
@@ -62,17 +62,12 @@ class PracticeProxy:
         upstream: socket.socket | None = None
         try:
             conn.settimeout(5)
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 16384:
-                data = conn.recv(4096)
-                if not data:
-                    return
-                head += data
+            head = read_head(conn)
+            if b"\r\n\r\n" not in head:
+                return
             lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
             method, target, *_ = ([*lines[0].split(" "), "", ""])[:3]
             headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-            with self._lock:
-                self.last_authorization = headers.get("proxy-authorization", "")
             if method != "CONNECT":
                 conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
                 return

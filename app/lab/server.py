@@ -202,12 +202,7 @@ class PracticeLab:
                 return
             assert listener.context is not None
             with listener.context.wrap_socket(conn, server_side=True) as tls:
-                head = b""
-                while b"\r\n\r\n" not in head and len(head) < 16384:
-                    data = tls.recv(4096)
-                    if not data:
-                        break
-                    head += data
+                read_head(tls)
                 status = listener.scenario.http_status
                 reason = {200: "OK", 403: "Forbidden", 404: "Not Found"}.get(status, "OK")
                 tls.sendall(_http(status, reason, f"Practice lab: {listener.scenario.name}\n"))
@@ -216,6 +211,17 @@ class PracticeLab:
         finally:
             if behaviour is not Behaviour.SILENT:
                 conn.close()
+
+
+def read_head(sock: socket.socket, limit: int = 16384) -> bytes:
+    """Read an HTTP request's head (up to the blank line), or what came before the other side closed."""
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < limit:
+        data = sock.recv(4096)
+        if not data:
+            break
+        head += data
+    return head
 
 
 def _http(status: int, reason: str, body: str) -> bytes:

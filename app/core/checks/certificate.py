@@ -222,11 +222,6 @@ def _dedupe(chain: list[bytes]) -> tuple[bytes, ...]:
     return tuple(seen)
 
 
-def pem_bundle(ders: tuple[bytes, ...]) -> str:
-    """A PEM text holding the given certificates, in order."""
-    return "".join(ssl.DER_cert_to_PEM_cert(d) for d in ders)
-
-
 def der_certificates_in_pem(text: str) -> list[bytes]:
     """Every certificate in a PEM text, as DER. Raises ``ValueError`` when one is corrupt."""
     certs = x509.load_pem_x509_certificates(text.encode("ascii", "replace"))
