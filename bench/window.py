@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import statistics
 import sys
@@ -25,15 +26,13 @@ def _stamp(into: list[float]) -> None:
     into.append(time.perf_counter())
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
-    args = parser.parse_args()
+def measure(runs: int) -> dict[str, object]:
+    """GUI stalls and cancel latency over ``runs`` full practice runs and ``runs`` cancels, in milliseconds."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    qt_app = QApplication(["bench"])  # noqa: F841 - kept alive for the whole run
+    qt_app = QApplication.instance() or QApplication(["bench"])  # noqa: F841 - kept alive for the whole run
     from app.gui import create_window
     from app.gui.heartbeat import Heartbeat
     from app.gui.preferences import Preferences
@@ -53,7 +52,7 @@ def main() -> int:
 
     heartbeat = Heartbeat()
     stalls, p99s, durations = [], [], []
-    for _ in range(args.runs):
+    for _ in range(runs):
         heartbeat.start()
         started = time.perf_counter()
         window.start_check()
@@ -65,7 +64,7 @@ def main() -> int:
 
     prefs.timeout = 30
     cancels, stopped = [], []
-    for i in range(args.runs):
+    for i in range(runs):
         window.start_check()
         loop = QEventLoop()
         QTimer.singleShot(300 + 37 * i, loop.quit)
@@ -81,21 +80,23 @@ def main() -> int:
         stopped.append((worker_done[0] - started) * 1000)
     window.close()
     stop_shared_lab()
+    return {
+        "runs": runs,
+        "run_s_median": round(statistics.median(durations), 3),
+        "stall_ms": stalls,
+        "stall_ms_worst": max(stalls),
+        "stall_ms_median": statistics.median(stalls),
+        "gap_ms_p99": max(p99s),
+        "cancel_stopped_ms": [round(x, 1) for x in stopped],
+        "cancel_shown_ms": [round(x, 1) for x in cancels],
+    }
 
-    print(f"practice runs: {args.runs}, each {statistics.median(durations):.2f} s (median), 23 endpoints")
-    print(f"GUI stall, longest per run (ms): {stalls}")
-    print(
-        f"  worst {max(stalls)} ms, median of runs {statistics.median(stalls)} ms; p99 gap {max(p99s)} ms "
-        f"(target: none over 50 ms) -> {'met' if max(stalls) <= 50 else 'NOT met'}"
-    )
-    print(
-        f"Cancel until every check has stopped (ms): median {statistics.median(stopped):.0f}, worst "
-        f"{max(stopped):.0f} (target 200 ms) -> {'met' if max(stopped) <= 200 else 'NOT met'}"
-    )
-    print(
-        f"Cancel until the window shows the final state (ms): median {statistics.median(cancels):.0f}, "
-        f"worst {max(cancels):.0f}"
-    )
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.runs), indent=1))
     return 0
 
 

@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         "market systems over TLS 1.2, and says in plain words what to do when it cannot.",
     )
     parser.add_argument("--version", action="version", version=f"TLS Readiness Checker {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="prove that this installation works (practice lab, a check, the reports, the window; no network)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     check = sub.add_parser(
@@ -176,9 +181,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.self_test:
+            from app.selftest import run_self_test
+
+            return run_self_test(out)
         if args.command == "check":
             setup_logging()
-        if args.command == "check":
             return _check(args, out, err)
         if args.command == "lab":
             return _lab(args, out)

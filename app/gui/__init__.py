@@ -1,20 +1,24 @@
 """The desktop window (PySide6). ``create_window(argv)`` builds it; ``main()`` also runs the event loop.
 
-``tls-readiness-gui [--env ID] [--app ID] [--catalog PATH] [--run]``
+``tls-readiness-gui [--env ID] [--app ID] [--catalog PATH] [--run]`` or ``tls-readiness-gui --self-test``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
 from app.core.catalog import load_catalog
 from app.core.errors import InputError, SelectionError
+from app.core.resources import resource_path
+from app.gui.heartbeat import STARTUP_MARK_ENV, FirstPaint
 from app.gui.main_window import MainWindow, run_after_start
 from app.gui.preferences import APPLICATION, ORGANIZATION, Preferences
 
@@ -52,6 +56,7 @@ def create_window(argv: Sequence[str] = (), preferences: Preferences | None = No
     QApplication.setOrganizationName(ORGANIZATION)
     QApplication.setApplicationName(APPLICATION)
     QApplication.setApplicationVersion(__version__)
+    QApplication.setWindowIcon(QIcon(str(resource_path("icons/tls-readiness.png"))))
     catalog = load_catalog(options.catalog)
     if options.env:
         catalog.environment(options.env)  # raises a plain sentence for an unknown one
@@ -70,6 +75,10 @@ def create_window(argv: Sequence[str] = (), preferences: Preferences | None = No
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the window and run until it is closed."""
     args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--self-test"]:
+        from app.selftest import run_self_test
+
+        return run_self_test(sys.stdout)  # None in a windowed program on Windows: the lines go to the log folder
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "tls-readiness-gui"])
     try:
         window = create_window(args)
@@ -80,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.core.log import setup_logging
 
     setup_logging()
+    mark = os.environ.get(STARTUP_MARK_ENV)
+    if mark:
+        window.installEventFilter(FirstPaint(mark, window))
     window.show()
     code = app.exec()
     from app.lab import stop_shared_lab

@@ -1,9 +1,13 @@
 """A heartbeat on the GUI thread: a 5 ms timer whose gaps show how long the thread was too busy to answer.
-Used by the tests and by ``bench/window.py`` to measure responsiveness while checks run."""
+Used by the tests and by ``bench/window.py`` to measure responsiveness while checks run. Also the first-paint
+mark that ``bench/startup.py`` reads to time start-up."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QObject, QTimer
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QObject, QTimer
 
 
 class Heartbeat(QObject):
@@ -47,3 +51,25 @@ class Heartbeat(QObject):
             return 0
         ordered = sorted(self.gaps)
         return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+STARTUP_MARK_ENV = "TLS_READINESS_STARTUP_MARK"
+
+
+class FirstPaint(QObject):
+    """Writes the wall-clock time of the window's first paint into a file, then quits (``bench/startup.py``).
+
+    Installed only when the environment names a file in ``TLS_READINESS_STARTUP_MARK``: the benchmark starts the
+    program, and the time from its own start to this mark is the start-up time a user waits through.
+    """
+
+    def __init__(self, path: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            Path(self.path).write_text(repr(time.time()), encoding="ascii")
+            QTimer.singleShot(0, QCoreApplication.quit)
+        return False
