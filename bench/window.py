@@ -17,17 +17,59 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _stamp(into: list[float]) -> None:
     into.append(time.perf_counter())
 
 
-def measure(runs: int) -> dict[str, object]:
-    """GUI stalls and cancel latency over ``runs`` full practice runs and ``runs`` cancels, in milliseconds."""
+@contextmanager
+def lab_in_its_own_process(folder: Path) -> Iterator[Path]:
+    """The practice lab's servers in another process, as real servers are: a catalog naming them (one
+    environment, ``bench-remote``) and the lab's CA are written into ``folder``; yields the catalog's path."""
+    from environment import practice_lab
+
+    with practice_lab(folder) as ports:
+        lines = [
+            "[environments.bench-remote]",
+            'name = "The practice servers, in another process"',
+            "[applications.lab-remote]",
+            'name = "Practice servers"',
+        ]
+        for name, port in ports.items():
+            lines += [
+                "[[endpoints]]",
+                f'id = "remote-{name}"',
+                'environment = "bench-remote"',
+                'application = "lab-remote"',
+                f'name = "{name}"',
+                f'url = "https://localhost:{port}/"',
+                'client_certificate = "none"',
+                'source = "bench"',
+                "timeout = 2",
+            ]
+        catalog = folder / "catalog.toml"
+        catalog.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        yield catalog
+
+
+def measure(runs: int, lab_process: bool = False) -> dict[str, object]:
+    """GUI stalls and cancel latency over ``runs`` full practice runs and ``runs`` cancels, in milliseconds.
+    ``lab_process``: the servers run in another process (as real ones do) instead of inside the program."""
+    if lab_process:
+        folder = Path(tempfile.mkdtemp(prefix="tlsrc-bench-lab-"))
+        with lab_in_its_own_process(folder) as catalog:
+            return _measure(runs, ["--env", "bench-remote", "--catalog", str(catalog)], folder / "practice-ca.pem")
+    return _measure(runs, ["--env", "practice"], None)
+
+
+def _measure(runs: int, argv: list[str], ca: Path | None) -> dict[str, object]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -38,10 +80,13 @@ def measure(runs: int) -> dict[str, object]:
     from app.gui.preferences import Preferences
     from app.lab import shared_lab, stop_shared_lab
 
-    shared_lab()
+    if ca is None:
+        shared_lab()
     settings = Path(tempfile.mkdtemp(prefix="tlsrc-bench-")) / "settings.ini"
     prefs = Preferences(QSettings(str(settings), QSettings.Format.IniFormat))
-    window = create_window(["--env", "practice"], prefs)
+    if ca is not None:
+        prefs.ca_files = [str(ca)]
+    window = create_window(argv, prefs)
     window.show()
 
     def wait_done() -> None:
@@ -95,8 +140,9 @@ def measure(runs: int) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--lab-process", action="store_true", help="the servers in another process, as real ones")
     args = parser.parse_args()
-    print(json.dumps(measure(args.runs), indent=1))
+    print(json.dumps(measure(args.runs, args.lab_process), indent=1))
     return 0
 
 

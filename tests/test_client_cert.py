@@ -181,3 +181,22 @@ def test_forbidden_with_a_certificate_points_to_the_uaa(lab, tmp_path):
     finding = next(f for f in report.findings if f.code is Code.HTTP_FORBIDDEN)
     assert finding.params["with_cert"] == "yes"
     assert "User Access Administrator" in explain(finding).action
+
+
+def test_a_password_with_a_nul_character_is_a_finding(tmp_path):
+    # Found by fuzzing: cryptography panics (a BaseException) on a password holding NUL.
+    cert, key = make_cert()
+    for path in (p12(tmp_path, cert, key), tmp_path / "me.pem"):
+        if path.suffix == ".pem":
+            path.write_bytes(
+                cert.public_bytes(serialization.Encoding.PEM)
+                + key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.BestAvailableEncryption(b"pw"),
+                )
+            )
+        result = load_client_certificate(path, "Zebra\x00Quilt")
+        assert isinstance(result, ClientCertProblem)
+        assert result.code is Code.CLIENT_CERT_BAD_PASSWORD
+        assert "Zebra" not in result.details

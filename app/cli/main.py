@@ -22,6 +22,7 @@ from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_p
 from app.core.catalog import Catalog, load_catalog, user_catalog_path
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, load_client_certificate
 from app.core.computer.checks import ComputerSettings
+from app.core.crash import crash_sentence, register_secret, write_crash_report
 from app.core.errors import InputError
 from app.core.findings import Verdict
 from app.core.log import setup_logging
@@ -36,6 +37,7 @@ from app.core.tls_contexts import load_trust_file
 from app.lab import PracticeLab, start_lab
 
 EXIT_READY, EXIT_PROBLEMS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_CRASH = 70  # EX_SOFTWARE: a fault inside the program (a crash report is written)
 MAX_TIMEOUT = 300.0
 
 
@@ -202,6 +204,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except KeyboardInterrupt:
         err.write("tls-readiness: interrupted.\n")
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a fault of ours: a crash report and one sentence instead of a traceback
+        err.write(f"tls-readiness: {crash_sentence(write_crash_report(type(exc), exc, exc.__traceback__))}\n")
+        return EXIT_CRASH
     parser.print_help(out)
     return EXIT_INPUT
 
@@ -214,6 +219,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bundle_target = resolve_bundle_path(args.bundle) if args.bundle else None  # a bad path fails before the run
     catalog = load_catalog(args.catalog)
     proxy = parse_proxy(args.proxy) if args.proxy else None
+    register_secret(proxy.password if proxy else "")
     settings = CheckSettings(
         timeout=args.timeout,
         extra_trust=tuple(load_trust_file(p) for p in args.ca_file),
@@ -305,6 +311,7 @@ def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProb
         password = os.environ[var]
     elif sys.stdin is not None and sys.stdin.isatty():
         password = getpass.getpass(f"Password for {Path(args.client_cert).name} (press Enter if it has none): ")
+    register_secret(password or "")  # no crash report may ever show it
     return load_client_certificate(args.client_cert, password)
 
 

@@ -49,18 +49,18 @@ def parse_address(text: str) -> Address:
     if not raw:
         raise AddressError("The address is empty: type an address such as https://ads.caiso.com/.")
     if any(ch.isspace() for ch in raw) or any(ord(ch) < 32 for ch in raw):
-        raise AddressError(f"The address {raw!r} contains spaces or control characters.")
+        raise AddressError(f"The address {_shown(raw)} contains spaces or control characters.")
     if "://" not in raw:
         raw = "https://" + raw
     try:
         parts = urlsplit(raw)
         parts.hostname  # noqa: B018 - raises for a malformed bracketed address
     except ValueError:
-        raise AddressError(f"The address {_safe(text)!r} is not a valid web address.") from None
+        raise AddressError(f"The address {_shown(text)} is not a valid web address.") from None
     scheme = parts.scheme.lower()
     if scheme != "https":
         raise AddressError(
-            f"The address {_safe(text)!r} starts with '{scheme}://'; only https:// addresses can be checked."
+            f"The address {_shown(text)} starts with '{scheme}://'; only https:// addresses can be checked."
         )
     if "@" in parts.netloc:
         # Never echo the address: it may hold a password.
@@ -68,11 +68,11 @@ def parse_address(text: str) -> Address:
     try:
         port = parts.port
     except ValueError:
-        raise AddressError(f"The address {text.strip()!r} has a port that is not a number from 1 to 65535.") from None
+        raise AddressError(f"The address {_shown(text)} has a port that is not a number from 1 to 65535.") from None
     if port is None:
         port = 443
     if not 1 <= port <= 65535:
-        raise AddressError(f"The address {text.strip()!r} has port {port}; a port must be from 1 to 65535.")
+        raise AddressError(f"The address {_shown(text)} has port {port}; a port must be from 1 to 65535.")
     host = _parse_host(parts.hostname or "", text.strip())
     path = parts.path or "/"
     if parts.query:
@@ -84,7 +84,7 @@ def parse_address(text: str) -> Address:
 
 def _parse_host(host: str, original: str) -> str:
     if not host:
-        raise AddressError(f"The address {original!r} has no server name.")
+        raise AddressError(f"The address {_shown(original)} has no server name.")
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
@@ -93,13 +93,17 @@ def _parse_host(host: str, original: str) -> str:
     try:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
-        raise AddressError(f"The server name in {original!r} is not a valid internet name.") from None
+        raise AddressError(f"The server name in {_shown(original)} is not a valid internet name.") from None
     labels = ascii_host.split(".")
     if len(ascii_host) > _MAX_HOST or not all(_LABEL.match(label) for label in labels):
-        raise AddressError(f"The server name in {original!r} is not a valid internet name.")
+        raise AddressError(f"The server name in {_shown(original)} is not a valid internet name.")
     return ascii_host
 
 
-def _safe(text: str) -> str:
-    """The address without anything between ``//`` and ``@`` (a possible password)."""
-    return re.sub(r"//[^/@]*@", "//", text.strip())
+def _shown(text: str) -> str:
+    """The address quoted for a message, with everything before its last ``@`` hidden: a user name and password
+    can hold any character, even ``/`` and ``@``, so only what follows the last ``@`` is surely neither."""
+    text = text.strip()
+    if "@" in text:
+        text = "..." + text[text.rindex("@") :]
+    return repr(text)

@@ -4,7 +4,7 @@ interpretation is tested without a network."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from app.core.checks import http
@@ -190,7 +190,7 @@ def certificate_findings(
         "days": str(days),
         "until": leaf.not_after.date().isoformat(),
         "from": leaf.not_before.date().isoformat(),
-        "names": ", ".join(leaf.alt_names) or "(none)",
+        "names": _some_names(leaf.alt_names),
     }
     facts = _leaf_facts(chain, host, now)
     codes: list[Code] = []
@@ -226,6 +226,18 @@ def certificate_findings(
         if system and system.verdict is StoreVerdict.NOT_TRUSTED and not own_anchor:
             findings.append(Finding(Code.CERT_NOT_TRUSTED_BY_SYSTEM, Check.CERTIFICATE, params, system.detail))
     return findings, chain, trust
+
+
+NAMES_SHOWN = 5  # a certificate can name hundreds of servers: the words show a few and count the rest
+
+
+def _some_names(names: Sequence[str]) -> str:
+    """The certificate's names for a sentence: all of a few, or the first few and how many more."""
+    if not names:
+        return "(none)"
+    if len(names) <= NAMES_SHOWN + 1:
+        return ", ".join(names)
+    return f"{', '.join(names[:NAMES_SHOWN])} and {len(names) - NAMES_SHOWN} more"
 
 
 def _leaf_facts(chain: tuple[CertificateInfo, ...], host: str, now: dt.datetime) -> list[Code]:

@@ -1,7 +1,13 @@
 """Just enough DER reading to recognise a PKCS#12 file and to print distinguished names from a TLS
-CertificateRequest (cryptography parses certificates, not bare names)."""
+CertificateRequest (cryptography parses certificates, not bare names); and tolerant certificate parsing."""
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from cryptography.utils import CryptographyDeprecationWarning
 
 _NAMES = {
     "2.5.4.3": "CN",
@@ -96,3 +102,13 @@ def looks_like_pkcs12(data: bytes) -> bool:
     except DerError:
         return False
     return vtag == 0x02 and version == b"\x03"
+
+
+@contextmanager
+def tolerant_x509() -> Iterator[None]:
+    """Parse certificates that break RFC 5280 in small ways (a serial number that is not positive, say) without
+    a warning: servers and files in the wild carry them, and whether they are acceptable is for verification to
+    say. (cryptography warns about them now; when it refuses them, its ValueError is handled as damage.)"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield

@@ -22,6 +22,7 @@ MAX_BYTES = 1_000_000
 BACKUPS = 4
 
 log = logging.getLogger(LOGGER_NAME)
+log.addHandler(logging.NullHandler())  # nothing on the console unless set up (the CLI prints its own sentences)
 
 
 def log_folder() -> Path:

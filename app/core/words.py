@@ -114,4 +114,17 @@ GENERIC_PARAMS: Mapping[str, str] = {
 
 def explain(finding: Finding) -> Words:
     """The words a person reads for one finding."""
-    return words_for(finding.code, finding.params)
+    params = finding.params
+    if "xn--" in params.get("host", ""):
+        params = {**params, "host": readable_host(params["host"])}
+    return words_for(finding.code, params)
+
+
+def readable_host(host: str) -> str:
+    """An internationalized name as its reader typed it, with the form on the wire after it:
+    ``bücher.example (xn--bcher-kva.example)``. Other names are returned as they are."""
+    try:
+        shown = host.encode("ascii").decode("idna")
+    except UnicodeError:
+        return host
+    return host if shown == host else f"{shown} ({host})"

@@ -16,13 +16,16 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
 from app.core.catalog import load_catalog
+from app.core.crash import crash_sentence, write_crash_report
 from app.core.errors import InputError, SelectionError
 from app.core.resources import resource_path
+from app.gui.crash_dialog import CrashHandler
 from app.gui.heartbeat import STARTUP_MARK_ENV, FirstPaint
 from app.gui.main_window import MainWindow, run_after_start
 from app.gui.preferences import APPLICATION, ORGANIZATION, Preferences
 
 EXIT_INPUT = 2
+EXIT_CRASH = 70  # EX_SOFTWARE: a fault inside the program
 GIL_SWITCH_INTERVAL = 0.001
 
 
@@ -80,12 +83,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_self_test(sys.stdout)  # None in a windowed program on Windows: the lines go to the log folder
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "tls-readiness-gui"])
+    crashes = CrashHandler()
+    crashes.install()
     try:
         window = create_window(args)
     except InputError as exc:
         sys.stderr.write(f"tls-readiness-gui: {exc}\n")
         QMessageBox.critical(None, "TLS Readiness Checker", str(exc))
         return EXIT_INPUT
+    except Exception as exc:  # a fault of ours before the window exists: a report and a message, not a vanishing
+        sentence = crash_sentence(write_crash_report(type(exc), exc, exc.__traceback__, "start-up"))
+        sys.stderr.write(f"tls-readiness-gui: {sentence}\n")
+        QMessageBox.critical(None, "TLS Readiness Checker", sentence)
+        return EXIT_CRASH
+    crashes.setParent(window)
     from app.core.log import setup_logging
 
     setup_logging()

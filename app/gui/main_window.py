@@ -43,6 +43,7 @@ from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, i
 from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path
 from app.core.catalog import Catalog
 from app.core.computer.checks import THIS_COMPUTER
+from app.core.crash import register_secret
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.errors import InputError
 from app.core.findings import ENDPOINT_CHECKS, Check, Finding, Status, Verdict
@@ -380,6 +381,8 @@ class MainWindow(QMainWindow):
 
     def request(self) -> CheckRequest:
         """What the pickers say. Raises InputError for a typed address that cannot be used."""
+        register_secret(self.cert_password.text())  # no crash report may ever show a typed password
+        register_secret(self.proxy_password)
         address = self.custom_address.text().strip()
         urls: tuple[str, ...] = ()
         env_id = self.environment.currentData() or ""
@@ -455,6 +458,7 @@ class MainWindow(QMainWindow):
         started = time.perf_counter()
         while self._pending and time.perf_counter() - started < FRAME_BUDGET:
             self._apply(self._pending.popleft())
+        self.progress.setValue(min(self.progress.maximum(), sum(self._progress_units.values())))  # once a frame
         if self._pending:
             return
         self._frame.stop()
@@ -483,7 +487,6 @@ class MainWindow(QMainWindow):
             self._progress_units[event.report.target.id] = len(ENDPOINT_CHECKS)
         elif isinstance(event, RunFinished):
             self._finish(event.report)
-        self.progress.setValue(min(self.progress.maximum(), sum(self._progress_units.values())))
 
     def _finish(self, report: RunReport) -> None:
         self.last_report = report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from app.core.computer.checks import THIS_COMPUTER
@@ -26,16 +26,36 @@ class ResultsTree(QTreeWidget):
         self.setColumnCount(2)
         self.setHeaderLabels(["What was checked", "Result"])
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        # The result column is as wide as its longest word, once: sizing it to its contents would measure every
+        # row again at each change, which made a burst of results stall the window (bench/window.py).
+        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         self.header().setStretchLastSection(False)
+        self._fit_result_column()
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setUniformRowHeights(True)
         self._checks: dict[tuple[str, Check], QTreeWidgetItem] = {}
         self._targets: dict[str, QTreeWidgetItem] = {}
         self._findings: dict[tuple[str, Check], tuple[Finding, ...]] = {}
+        self._shown: dict[int, tuple[State, str]] = {}  # what each item shows now, by id(item)
         self._computer = QTreeWidgetItem()
         self.reports: dict[str, TargetReport] = {}
         self.targets: dict[str, Target] = {}
+
+    def _fit_result_column(self) -> None:
+        words = [*STATE_WORDS.values(), self.headerItem().text(1)]
+        widest = max(self.fontMetrics().horizontalAdvance(w) for w in words)
+        self.setColumnWidth(1, widest + 3 * self.fontMetrics().averageCharWidth())
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Fit the result column again when the font changes (a system font or scale setting)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_result_column()
+
+    def clear(self) -> None:
+        """Remove every item (and forget what they showed)."""
+        self._shown.clear()
+        super().clear()
 
     def begin(self, targets: tuple[Target, ...], application_names: Mapping[str, str]) -> None:
         """Show every target and check as waiting."""
@@ -123,6 +143,10 @@ class ResultsTree(QTreeWidget):
         return self._targets.get(target_id) if check is None else self._checks.get((target_id, check))
 
     def _set(self, item: QTreeWidgetItem, state: State, headline: str = "") -> None:
+        shown = (state, headline)
+        if self._shown.get(id(item)) == shown:
+            return  # nothing changes: no Qt call at all
+        self._shown[id(item)] = shown
         item.setIcon(0, icon(state))
         word = STATE_WORDS[state]
         item.setText(1, word)

@@ -10,9 +10,11 @@ import sys
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
+from app.core.der import tolerant_x509
 from app.core.findings import Code
 
 EXPIRING_SOON_DAYS = 30
@@ -78,9 +80,12 @@ class CertificateInfo:
 
 def describe(der: bytes) -> CertificateInfo:
     """Describe one DER certificate. Raises ``ValueError`` when it cannot be parsed."""
-    cert = x509.load_der_x509_certificate(der)
-    key = cert.public_key()
-    key_type, bits = _key_facts(key)
+    with tolerant_x509():
+        cert = x509.load_der_x509_certificate(der)
+    try:
+        key_type, bits = _key_facts(cert.public_key())
+    except (ValueError, UnsupportedAlgorithm):  # a damaged key, or a kind this library does not know
+        key_type, bits = "unknown", 0
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         names = tuple(
@@ -224,5 +229,6 @@ def _dedupe(chain: list[bytes]) -> tuple[bytes, ...]:
 
 def der_certificates_in_pem(text: str) -> list[bytes]:
     """Every certificate in a PEM text, as DER. Raises ``ValueError`` when one is corrupt."""
-    certs = x509.load_pem_x509_certificates(text.encode("ascii", "replace"))
+    with tolerant_x509():
+        certs = x509.load_pem_x509_certificates(text.encode("ascii", "replace"))
     return [c.public_bytes(serialization.Encoding.DER) for c in certs]

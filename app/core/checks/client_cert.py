@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, describe
-from app.core.der import looks_like_pkcs12
+from app.core.der import looks_like_pkcs12, tolerant_x509
 from app.core.findings import Check, Code, Finding
 from app.core.keyload import load_cert_and_key
 
@@ -47,9 +48,10 @@ class ClientCertificate:
 
     def load_into(self, context: ssl.SSLContext) -> None:
         """Make ``context`` present this certificate (the key never reaches the disk unencrypted)."""
-        pem = b"".join(
-            x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM) for der in self.chain
-        )
+        with tolerant_x509():
+            pem = b"".join(
+                x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM) for der in self.chain
+            )
         load_cert_and_key(context, pem, self._key)
 
 
@@ -78,6 +80,9 @@ def load_client_certificate(path: str | Path, password: str | None) -> ClientCer
     if len(data) > MAX_FILE_BYTES:
         return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "the file is too large to be a certificate")
     secret = password.encode("utf-8") if password else None
+    if secret and b"\x00" in secret:
+        # No certificate password can hold a NUL character (and cryptography panics on one: found by fuzzing).
+        return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, "the password holds a character no password can")
     if b"-----BEGIN" in data:
         return _load_pem(name, data, secret)
     return _load_pkcs12(name, data, secret)
@@ -87,7 +92,8 @@ def _load_pkcs12(name: str, data: bytes, secret: bytes | None) -> ClientCertific
     if not looks_like_pkcs12(data):
         return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "not a PKCS#12 (.p12/.pfx) or PEM file")
     try:
-        key, cert, extra = pkcs12.load_key_and_certificates(data, secret)
+        with tolerant_x509():
+            key, cert, extra = pkcs12.load_key_and_certificates(data, secret)
     except ValueError:
         # The outer structure is PKCS#12, so the likely cause is the password (cryptography cannot say which).
         return ClientCertProblem(
@@ -106,7 +112,8 @@ def _load_pkcs12(name: str, data: bytes, secret: bytes | None) -> ClientCertific
 
 def _load_pem(name: str, data: bytes, secret: bytes | None) -> ClientCertificate | ClientCertProblem:
     try:
-        certs = x509.load_pem_x509_certificates(data)
+        with tolerant_x509():
+            certs = x509.load_pem_x509_certificates(data)
     except ValueError:
         return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "the PEM file holds no readable certificate")
     block = _KEY_BLOCK.search(data)
@@ -133,26 +140,26 @@ def _load_pem(name: str, data: bytes, secret: bytes | None) -> ClientCertificate
     return _build(name, key, tuple(certs))
 
 
+def _spki(key: object) -> bytes:
+    return key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def _build(
     name: str, key: PrivateKeyTypes, chain: tuple[x509.Certificate, ...]
 ) -> ClientCertificate | ClientCertProblem:
-    ders = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
-    # The certificate that goes with the key comes first; files do not always put it there.
-    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    ordered = sorted(
-        zip(chain, ders, strict=True),
-        key=lambda pair: (
-            pair[0]
-            .public_key()
-            .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-            != public
-        ),
-    )
-    leaf, leaf_der = ordered[0]
-    matches = (
-        leaf.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        == public
-    )
+    try:
+        ders = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
+        # The certificate that goes with the key comes first; files do not always put it there.
+        public = _spki(key.public_key())
+        ordered = sorted(zip(chain, ders, strict=True), key=lambda pair: _spki(pair[0].public_key()) != public)
+        leaf, leaf_der = ordered[0]
+        matches = _spki(leaf.public_key()) == public
+    except (ValueError, UnsupportedAlgorithm) as exc:  # a damaged key, or one of a kind no program knows
+        return ClientCertProblem(
+            name, Code.CLIENT_CERT_UNREADABLE, f"a key in the file cannot be read ({type(exc).__name__})"
+        )
     try:
         info = describe(leaf_der)
     except ValueError as exc:
@@ -198,7 +205,8 @@ def local_findings(cert: ClientCertificate, now: dt.datetime | None = None) -> l
 
 
 def _usage_problem(der: bytes) -> str:
-    cert = x509.load_der_x509_certificate(der)
+    with tolerant_x509():
+        cert = x509.load_der_x509_certificate(der)
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         if ExtendedKeyUsageOID.CLIENT_AUTH not in eku and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:

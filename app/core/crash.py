@@ -1,0 +1,100 @@
+"""Crash reports: what went wrong inside the program, written to the log folder for support.
+
+An exception that nothing else caught is a bug of ours, never the user's doing. Instead of a traceback on a
+console (or a window that vanishes), the program writes ``crash-YYYYMMDD-HHMMSS.txt`` into the log folder, with
+the program and system versions and the traceback, and tells the user in one sentence where it is. Passwords
+the user typed in this session are replaced with ``***`` in the report (``register_secret``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import ssl
+import sys
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from app import __version__
+from app.core.log import log, log_folder
+
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret typed in this session (a password), so that no crash report can contain it."""
+    if value:
+        with _lock:
+            _secrets.add(value)
+
+
+def forget_secret(value: str) -> None:
+    """Forget a secret that is no longer in use."""
+    with _lock:
+        _secrets.discard(value)
+
+
+def _scrub(text: str) -> str:
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def crash_text(kind: type[BaseException], error: BaseException, tb: TracebackType | None, where: str = "") -> str:
+    """The crash report's text: versions, where it happened, the traceback (secrets scrubbed)."""
+    lines = [
+        f"TLS Readiness Checker {__version__} crash report",
+        f"Time: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
+        f"Where: {where or threading.current_thread().name}",
+        f"Program: {'frozen' if getattr(sys, 'frozen', False) else 'from source'}, Python {platform.python_version()}",
+        f"System: {platform.platform()}",
+        f"TLS library: {ssl.OPENSSL_VERSION}",
+        "",
+        *traceback.format_exception(kind, error, tb),
+    ]
+    return _scrub("\n".join(line.rstrip("\n") for line in lines)) + "\n"
+
+
+def write_crash_report(
+    kind: type[BaseException], error: BaseException, tb: TracebackType | None, where: str = ""
+) -> Path | None:
+    """Write a crash report into the log folder; its path, or None when it cannot be written anywhere."""
+    text = crash_text(kind, error, tb, where)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for folder in (log_folder(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"crash-{stamp}-{os.getpid()}.txt"
+            n = 1
+            while path.exists():
+                n += 1
+                path = folder / f"crash-{stamp}-{os.getpid()}-{n}.txt"
+            partial = path.with_suffix(".partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(path)
+        except OSError:
+            continue
+        log.error("crash report written to %s: %s", path, _scrub(f"{kind.__name__}: {error}"))
+        return path
+    return None
+
+
+def crash_sentence(path: Path | None) -> str:
+    """What to tell the user: plain words, whom to send it to."""
+    saved = (
+        f"A crash report was saved as {path}."
+        if path
+        else "A crash report could not be saved (the log folder cannot be written)."
+    )
+    return (
+        "Something went wrong inside TLS Readiness Checker. This is a fault in the program, not in anything you "
+        f"did. {saved} Please send it to your IT department or whoever supports this program; it holds no "
+        "password or key."
+    )

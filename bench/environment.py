@@ -1,0 +1,242 @@
+"""Environment check time: this program against sslyze, testssl.sh and openssl s_client, on the same endpoints.
+
+    .venv/bin/python bench/environment.py [--runs 3] [--delay-ms 50]
+
+Eight practice-lab servers (started with ``tls-readiness lab`` in their own process) sit behind a latency proxy
+(bench/latency_proxy.py, its own process) that delays each direction by ``--delay-ms``. Each tool checks all
+eight, and each is timed as the command a person would run, the same number of times, interleaved:
+
+- this program: ``tls-readiness check --url ... --ca-file ... --skip-java --skip-system-tls`` (protocol versions,
+  certificate, HTTP answer), and its engine alone, in this process (no interpreter start-up);
+- sslyze (its own virtual environment in .cache/bench/sslyze, made on first use): protocol versions
+  (SSL 2 to TLS 1.3) and certificate information, all eight targets in one command;
+- testssl.sh ``--protocols``, eight processes at once (where installed);
+- openssl s_client: TLS 1.3, 1.2, 1.1 and 1.0 handshakes, one after another per endpoint, endpoints at once.
+
+The lower bound: a TLS 1.2 handshake and one HTTP exchange take three round trips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SSLYZE_VENV = ROOT / ".cache" / "bench" / "sslyze"
+SCENARIOS = ("ready", "tls12-only", "legacy-too", "expired", "wrong-name", "untrusted", "self-signed", "expiring-soon")
+ROUND_TRIPS = 3
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@contextmanager
+def practice_lab(folder: Path) -> Iterator[dict[str, int]]:
+    """The practice lab in its own process: each scenario's port; the CA goes to ``folder``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "lab", "--export", str(folder)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    ports: dict[str, int] = {}
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].startswith("https://"):
+                ports[parts[0]] = int(parts[1].rsplit(":", 1)[1].rstrip("/"))
+            if line.startswith("Example:"):
+                break
+        yield ports
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextmanager
+def latency_proxy(targets: list[int], delay_ms: float) -> Iterator[list[int]]:
+    """The latency proxy in its own process: the listening port for each target port."""
+    listen = _free_ports(len(targets))
+    pairs = [f"{a}:{b}" for a, b in zip(listen, targets, strict=True)]
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "latency_proxy.py"), "--delay-ms", str(delay_ms), *pairs],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        yield listen
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def ensure_sslyze() -> Path | None:
+    """sslyze in its own virtual environment (installed from PyPI on first use); None if that fails."""
+    binary = SSLYZE_VENV / "bin" / "sslyze"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(SSLYZE_VENV)], check=True)
+        done = subprocess.run([str(SSLYZE_VENV / "bin" / "pip"), "install", "-q", "sslyze"], check=False)
+        if done.returncode != 0:
+            return None
+    return binary
+
+
+def _timed(command: list[str], ok: Callable[[int], bool] = lambda rc: True) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, check=False)
+    elapsed = time.perf_counter() - started
+    if not ok(done.returncode):
+        raise RuntimeError(f"{command[0]} exited with {done.returncode}")
+    return elapsed
+
+
+def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
+    """Each tool's run over all endpoints, as a function returning seconds."""
+    urls = [f"https://localhost:{p}/" for p in ports]
+    ours = [sys.executable, "-m", "app", "check", "--ca-file", str(ca), "--skip-java", "--skip-system-tls"]
+    for url in urls:
+        ours += ["--url", url]
+    env_ok = {0, 1}  # ready, or problems found (the lab's servers have them)
+
+    def engine() -> float:
+        from app.core.addresses import parse_address
+        from app.core.model import CheckSettings, Target
+        from app.core.runner import run_checks
+        from app.core.tls_contexts import load_trust_file
+
+        anchors = load_trust_file(ca)
+        targets = [Tag(u, u, parse_address(u), anchors=anchors) for u in urls for Tag in (Target,)]
+        started = time.perf_counter()
+        run_checks(targets, CheckSettings())
+        return time.perf_counter() - started
+
+    found: dict[str, Callable[[], float]] = {
+        "tls-readiness (command)": lambda: _timed(ours, lambda rc: rc in env_ok),
+        "tls-readiness (engine)": engine,
+    }
+    sslyze = ensure_sslyze()
+    if sslyze:
+        command = [str(sslyze), "--quiet", "--certinfo", "--certinfo_ca_file", str(ca), "--sslv2", "--sslv3"]
+        command += ["--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", *(f"localhost:{p}" for p in ports)]
+        found["sslyze"] = lambda: _timed(command)
+    testssl = shutil.which("testssl") or shutil.which("testssl.sh")
+    if testssl:
+        commands = [
+            [testssl, "--protocols", "--quiet", "--color", "0", "--warnings", "off", "--ip", "one", f"localhost:{p}"]
+            for p in ports
+        ]
+        found["testssl.sh --protocols"] = lambda: _all_at_once(commands)
+    openssl = shutil.which("openssl")
+    if openssl:
+
+        def one_endpoint(port: int) -> list[list[str]]:
+            return [
+                [
+                    openssl,
+                    "s_client",
+                    "-connect",
+                    f"localhost:{port}",
+                    "-servername",
+                    "localhost",
+                    "-CAfile",
+                    str(ca),
+                    version,
+                ]
+                for version in ("-tls1_3", "-tls1_2", "-tls1_1", "-tls1")
+            ]
+
+        found["openssl s_client (4 versions)"] = lambda: _all_at_once([c for p in ports for c in [one_endpoint(p)]])
+    return found
+
+
+def _all_at_once(commands: list[list[str]] | list[list[list[str]]]) -> float:
+    """Run the commands at once (a list of commands run one after another counts as one) and time them all."""
+
+    def run(item: list[str] | list[list[str]]) -> None:
+        sequence = item if isinstance(item[0], list) else [item]
+        for command in sequence:
+            assert isinstance(command, list)
+            subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=600,
+                check=False,
+            )
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(commands)) as pool:
+        list(pool.map(run, commands))
+    return time.perf_counter() - started
+
+
+def measure(runs: int, delay_ms: float) -> dict[str, object]:
+    """Median seconds per tool, with no added latency and behind the latency proxy."""
+    results: dict[str, object] = {"endpoints": len(SCENARIOS), "delay_ms": delay_ms, "runs": runs}
+    with tempfile.TemporaryDirectory(prefix="tlsrc-bench-") as work, practice_lab(Path(work)) as lab:
+        ca = Path(work) / "practice-ca.pem"
+        targets = [lab[s] for s in SCENARIOS]
+        for label, delay in (("loopback", 0.0), ("latency", delay_ms)):
+            with latency_proxy(targets, delay) as ports:
+                runners = tools(ports, ca)
+                times: dict[str, list[float]] = {name: [] for name in runners}
+                for _ in range(runs):
+                    for name, run in runners.items():
+                        times[name].append(run())
+                results[label] = {
+                    name: {"median_s": round(statistics.median(t), 3), "all_s": [round(x, 3) for x in t]}
+                    for name, t in times.items()
+                }
+    results["lower_bound_s"] = round(ROUND_TRIPS * 2 * delay_ms / 1000, 3)
+    versions = {"python": sys.version.split()[0]}
+    sslyze = SSLYZE_VENV / "bin" / "pip"
+    if sslyze.exists():
+        shown = subprocess.run([str(sslyze), "show", "sslyze"], capture_output=True, text=True, check=False).stdout
+        versions["sslyze"] = next((line.split()[1] for line in shown.splitlines() if line.startswith("Version")), "")
+    for tool, args in (("testssl", ["--version"]), ("openssl", ["version"])):
+        path = shutil.which(tool)
+        if path:
+            out = subprocess.run([path, *args], capture_output=True, text=True, check=False).stdout
+            versions[tool] = next(
+                (line.strip() for line in out.splitlines() if "testssl" in line or "OpenSSL" in line), ""
+            )
+    results["versions"] = versions
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--delay-ms", type=float, default=50.0)
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    print(json.dumps(measure(args.runs, args.delay_ms), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
