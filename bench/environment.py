@@ -82,6 +82,7 @@ def latency_proxy(targets: list[int], delay_ms: float) -> Iterator[list[int]]:
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "latency_proxy.py"), "--delay-ms", str(delay_ms), *pairs],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # asyncio's notes about connections still open when it is stopped
         text=True,
     )
     try:

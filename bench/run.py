@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/run.py [--quick] [--build] [--only startup,sizes,...]
 
-Sections: startup (bench/startup.py), sizes (bench/sizes.py), window (bench/window.py). ``--build`` first
-builds the release installers (about a minute), so the sizes are those of what is shipped; without it, whatever
-is in dist/ is measured. ``--quick`` takes fewer runs (for trying the command, not for the record). Only
-loopback is used; nothing leaves the computer.
+Sections: environment (bench/environment.py: this program against sslyze, testssl.sh and openssl s_client behind
+a latency proxy), window (bench/window.py: GUI stalls and Cancel), startup (bench/startup.py), scale
+(bench/scale.py: 25 to 200 endpoints), sizes (bench/sizes.py), fuzz (the long hypothesis run). ``--build``
+first builds the release installers (about a minute), so the sizes are those of what is shipped; without it,
+whatever is in dist/ is measured. ``--quick`` takes fewer runs (for trying the command, not for the record).
+Only loopback is used; nothing leaves the computer (sslyze is installed from PyPI on first use).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import ssl
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results.json"
 REPORT = ROOT / "docs" / "PERFORMANCE.md"
 MB = 1e6
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # testssl.sh colours its version line
 
 
 @dataclass
@@ -142,22 +147,29 @@ def sizes(build: bool) -> Section:
 def window(quick: bool) -> Section:
     import window as bench_window
 
-    data = bench_window.measure(3 if quick else 10)
-    stalls = data["stall_ms"]
-    stopped = data["cancel_stopped_ms"]
-    shown = data["cancel_shown_ms"]
-    assert isinstance(stalls, list) and isinstance(stopped, list) and isinstance(shown, list)
-    worst = max(stalls)
-    section = Section("The window", data=data)
-    section.rows.append(
-        (
-            "Longest GUI-thread stall during a full practice run",
-            f"{worst} ms worst of {data['runs']} runs, {statistics.median(stalls)} ms median; "
-            f"p99 gap {data['gap_ms_p99']} ms",
-            "16 ms",
-            verdict(worst <= 16, "" if worst <= 16 else "see the note below"),
+    runs = 3 if quick else 10
+    remote = bench_window.measure(runs, lab_process=True)
+    inside = bench_window.measure(runs, lab_process=False)
+    section = Section("The window", data={"servers_in_another_process": remote, "practice_lab_inside": inside})
+    for label, data in (
+        ("servers in another process, as real ones", remote),
+        ("practice lab inside the program", inside),
+    ):
+        stalls = data["stall_ms"]
+        assert isinstance(stalls, list)
+        worst = max(stalls)
+        section.rows.append(
+            (
+                f"Longest GUI-thread stall during a full run ({label})",
+                f"{worst} ms worst of {data['runs']} runs, {statistics.median(stalls)} ms median of runs; "
+                f"99 % of frames within {data['gap_ms_p99']} ms",
+                "16 ms",
+                verdict(worst <= 16, "" if worst <= 16 else "see The window below"),
+            )
         )
-    )
+    stopped = remote["cancel_stopped_ms"] + inside["cancel_stopped_ms"]  # type: ignore[operator]
+    shown = remote["cancel_shown_ms"] + inside["cancel_shown_ms"]  # type: ignore[operator]
+    assert isinstance(stopped, list) and isinstance(shown, list)
     section.rows.append(
         (
             "Cancel latency (until every check has stopped)",
@@ -168,11 +180,187 @@ def window(quick: bool) -> Section:
         )
     )
     section.method = (
-        "`bench/window.py`: the real window (offscreen) checks the whole practice environment (23 addresses, "
-        "with the Java and system-TLS probes) while a 5 ms timer ticks on the GUI thread; a stall is the longest "
-        "gap between two ticks (so an idle thread shows 5 ms). The practice lab's servers run in the same process, so "
-        "they compete for the same two cores: a harder case than real servers. Cancel is pressed at staggered "
-        "moments during runs with a 30 s time limit."
+        "`bench/window.py`: the real window (offscreen) checks 23 addresses (the practice scenarios, with the "
+        "Java and system-TLS probes) while a 5 ms timer ticks on the GUI thread; a stall is the longest gap "
+        "between two ticks (an idle thread shows 5 ms). It runs twice: with the practice servers in another "
+        "process (`--lab-process`, the case of real servers) and with the practice lab inside the program "
+        "(what the Practice environment does), where the servers' own work competes for the same interpreter. "
+        "Cancel is pressed at staggered moments during runs with a 30 s time limit. Longest stall of each run "
+        f"(ms): servers in another process {remote['stall_ms']}; practice lab inside {inside['stall_ms']}.\n\n"
+        "**Why the 16 ms target is not met.** Results are applied a frame at a time (8 ms of work at most), the "
+        "result column no longer re-measures every row on each change (that alone removed most of the long "
+        "stalls), and nothing is redrawn twice; 99 % of frames arrive within one frame (the table says how "
+        "fast). The remaining longer stalls, in the list above, come from the interpreter lock: PySide "
+        "releases it around every Qt call, and each "
+        "time the GUI thread wants it back it can wait behind the 16 checking threads (a 1 ms switch interval "
+        "each time). A smaller switch interval did not help measurably (tried 0.2 and 0.5 ms). The cure is to "
+        "run the checks in a separate process that sends its events to the window; that is a larger change, "
+        "left for a later issue."
+    )
+    return section
+
+
+def environment(quick: bool) -> Section:
+    import environment as bench_environment
+
+    data = bench_environment.measure(1 if quick else 3, 50.0)
+    section = Section("Environment check time", data=data)
+    latency = data["latency"]
+    loopback = data["loopback"]
+    assert isinstance(latency, dict) and isinstance(loopback, dict)
+    bound = float(data["lower_bound_s"])  # type: ignore[arg-type]
+    engine = latency["tls-readiness (engine)"]["median_s"]
+    command = latency["tls-readiness (command)"]["median_s"]
+    section.rows.append(
+        (
+            "Check of 8 endpoints, 100 ms round trip: this program's engine",
+            f"{engine:.2f} s; lower bound {bound:.2f} s (3 round trips), ratio {engine / bound:.2f}",
+            "within 2x of the bound",
+            verdict(engine <= 2 * bound),
+        )
+    )
+    for name, figures in latency.items():
+        if name == "tls-readiness (engine)":
+            continue
+        ratio = figures["median_s"] / command
+        target, met = ("5x slower than us", ratio >= 5) if name == "sslyze" else ("", None)
+        section.rows.append(
+            (
+                f"Same check, {name}",
+                f"{figures['median_s']:.2f} s"
+                + ("" if name.startswith("tls-readiness") else f" ({ratio:.1f}x this program's command)"),
+                target,
+                verdict(met) if met is not None else "",
+            )
+        )
+    table = ["| Tool | Loopback | 100 ms round trip |", "|---|---|---|"]
+    for name in latency:
+        table.append(f"| {name} | {loopback[name]['median_s']:.2f} s | {latency[name]['median_s']:.2f} s |")
+    versions = data["versions"]
+    assert isinstance(versions, dict)
+    shown_versions = "; ".join(f"{k} {ANSI.sub('', str(v)).strip()}" for k, v in versions.items())
+    section.method = (
+        f"`bench/environment.py`: {data['endpoints']} practice-lab servers (ready, TLS 1.2 only, legacy too, "
+        "expired, wrong name, untrusted, self-signed, expiring soon) run in their own process behind "
+        f"`bench/latency_proxy.py`, which delays every byte by {data['delay_ms']:.0f} ms each way. Each tool "
+        f"checks all eight, {data['runs']} times, interleaved; medians are shown. This program runs as the "
+        "command a person types (`tls-readiness check --url ... --ca-file ... --skip-java --skip-system-tls`: "
+        "protocol versions, certificate, HTTP answer) and as its engine alone (no interpreter start-up). "
+        "sslyze (its own virtual environment) checks SSL 2 to TLS 1.3 and the certificate, all targets in one "
+        "command; testssl.sh `--protocols` runs eight processes at once; openssl s_client makes TLS 1.3, 1.2, "
+        "1.1 and 1.0 handshakes one after another per endpoint, the endpoints at once (it checks less: no "
+        "HTTP, no certificate report). The lower bound: a TLS 1.2 handshake (2 round trips) and one HTTP "
+        "exchange (1) on a connection the proxy accepts at once.\n\n"
+        + "\n".join(table)
+        + f"\n\nVersions: {shown_versions}."
+    )
+    return section
+
+
+def scale(quick: bool) -> Section:
+    import scale as bench_scale
+
+    counts = [25, 50] if quick else [25, 50, 100, 200]
+    data = bench_scale.measure(counts, 50.0)
+    rows = data["rows"]
+    assert isinstance(rows, list)
+    last = rows[-1]
+    section = Section("Scale", data=data)
+    section.rows.append(
+        (
+            f"Peak memory, {last['endpoints']} endpoints",
+            f"{last['peak_bytes'] / MB:.0f} MB",
+            "150 MB",
+            verdict(last["peak_bytes"] <= 150 * MB),
+        )
+    )
+    section.rows.append(
+        (
+            f"Time, {rows[0]['endpoints']} to {last['endpoints']} endpoints",
+            f"{rows[0]['seconds']:.2f} s to {last['seconds']:.2f} s (x{last['time_ratio']}); endpoints / 16 "
+            f"grew x{last['work_ratio']}",
+            "no faster than endpoints / 16",
+            verdict(last["time_ratio"] <= last["work_ratio"]),
+        )
+    )
+    table = ["| Endpoints | Time | Peak memory | Time ratio | Endpoints / 16 ratio |", "|---|---|---|---|---|"]
+    for row in rows:
+        table.append(
+            f"| {row['endpoints']} | {row['seconds']:.2f} s | {row['peak_bytes'] / MB:.0f} MB | "
+            f"x{row['time_ratio']} | x{row['work_ratio']} |"
+        )
+    section.method = (
+        "`bench/scale.py`: healthy TLS servers, one per endpoint, in their own process behind the latency proxy "
+        "(100 ms round trip); one `tls-readiness check` of the first 25, 50, 100 and 200 of them, the command a "
+        "person runs. Peak memory is the command's maximum resident set size, read with `wait4` by a small helper "
+        "process that starts it (Linux would otherwise count the benchmark's own memory, which forked it). The "
+        "engine checks 16 "
+        "endpoints at once, so time should grow no faster than endpoints / 16 (rounded up).\n\n" + "\n".join(table)
+    )
+    return section
+
+
+def fuzz(quick: bool) -> Section:
+    examples = 200 if quick else 10_000
+    started = time.perf_counter()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_fuzz.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--hypothesis-show-statistics",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TLS_READINESS_FUZZ_EXAMPLES": str(examples)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    counts: dict[str, int] = {}
+    current = ""
+    for line in done.stdout.splitlines():
+        match = re.match(r"tests/test_fuzz.py::(\w+):", line.strip())
+        if match:
+            current = match.group(1)
+        found = re.search(r"(\d+) passing(?: examples)?,", line)
+        if found and current:
+            counts[current] = counts.get(current, 0) + int(found.group(1))
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "no output"
+    section = Section(
+        "Fuzzing",
+        data={
+            "examples_asked": examples,
+            "passing_examples": counts,
+            "seconds": elapsed,
+            "summary": summary,
+            "exit": done.returncode,
+        },
+    )
+    fewest = min(counts.values()) if counts else 0
+    section.rows.append(
+        (
+            f"Fuzz run, {len(counts)} properties",
+            f"{sum(counts.values()):,} examples in {elapsed:.0f} s, fewest for one property {fewest:,}; {summary}",
+            "10,000 each, all passing",
+            verdict(done.returncode == 0 and fewest >= 10_000 if not quick else None, "a quick run"),
+        )
+    )
+    table = ["| Property | Passing examples |", "|---|---|"] + [f"| `{k}` | {v:,} |" for k, v in counts.items()]
+    section.method = (
+        "`tests/test_fuzz.py` with hypothesis: address parsing, catalog files (random, mutated and with fields "
+        "of every type), certificate files (random, truncated and mutated DER, PEM and PKCS#12, as client "
+        "certificate and as extra trust), support codes (round trip, every single-character typo caught, any "
+        "text). CI runs 100 examples per property; this long run is `TLS_READINESS_FUZZ_EXAMPLES=10000 "
+        ".venv/bin/python -m pytest tests/test_fuzz.py`. The counts are hypothesis's own statistics (examples "
+        "that passed, over its phases). The long runs found four faults, now fixed and kept as tests: an "
+        "address with a password in it was echoed back in an error message; a password holding a NUL character "
+        "made the certificate library panic; certificates with damaged keys raised instead of being reported; "
+        "a certificate with a non-positive serial number raised a warning as an error.\n\n" + "\n".join(table)
     )
     return section
 
@@ -232,9 +420,12 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated sections to run (the report keeps the others)")
     args = parser.parse_args()
     runners: dict[str, Callable[[], Section]] = {
-        "startup": lambda: startup(args.quick),
-        "sizes": lambda: sizes(args.build),
+        "environment": lambda: environment(args.quick),
         "window": lambda: window(args.quick),
+        "startup": lambda: startup(args.quick),
+        "scale": lambda: scale(args.quick),
+        "sizes": lambda: sizes(args.build),
+        "fuzz": lambda: fuzz(args.quick),
     }
     chosen = [name for name in args.only.split(",") if name] or list(runners)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -251,7 +442,7 @@ def main() -> int:
     sections.sort(key=lambda s: list(runners).index(next(k for k, v in stored.items() if v["title"] == s.title)))
     facts = machine()
     RESULTS.write_text(json.dumps({"machine": facts, "sections": stored}, indent=1) + "\n")
-    REPORT.write_text(write_report(sections, facts, minutes=3))
+    REPORT.write_text(write_report(sections, facts, minutes=15))
     print(REPORT.read_text())
     return 0
 

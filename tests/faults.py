@@ -8,9 +8,10 @@ import os
 import select
 import socket
 import struct
-import threading
 import time
 from enum import StrEnum
+
+from tests.servers import LoopbackListener
 
 
 class Fault(StrEnum):
@@ -21,42 +22,25 @@ class Fault(StrEnum):
     HALF_CLOSE = "half-close"  # reads the ClientHello, then closes its sending side (FIN) and waits
 
 
-class FaultProxy:
+class FaultProxy(LoopbackListener):
     """Listens on an ephemeral port; each connection is relayed to ``upstream`` with ``fault`` applied."""
 
     def __init__(self, upstream_port: int, fault: Fault) -> None:
+        super().__init__()
         self.upstream_port = upstream_port
         self.fault = fault
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
         self._open: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
-    @property
-    def url(self) -> str:
-        return f"https://localhost:{self.port}/"
-
     def stop(self) -> None:
-        self._stop.set()
-        self.sock.close()
+        super().stop()
         for s in self._open:
             with contextlib.suppress(OSError):
                 s.close()
-        self._thread.join(2)
 
-    def _loop(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                client, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self._open.append(client)
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+    def _handle(self, client: socket.socket) -> None:
+        self._open.append(client)
+        self._relay(client)
 
     def _relay(self, client: socket.socket) -> None:
         try:

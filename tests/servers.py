@@ -8,30 +8,16 @@ import threading
 import time
 
 
-class TestServer:
-    """Serves on 127.0.0.1: TLS with ``context`` (or plain TCP when None), answering one HTTP status.
+class LoopbackListener:
+    """Accepts connections on an ephemeral port of 127.0.0.1, each handled in its own thread by ``_handle``."""
 
-    Records the most client connections open at once (``max_concurrent``, sampled at each accept from the
-    kernel's table) so tests can check the runner's limit.
-    ``hold`` keeps each connection open that many seconds before the handshake.
-    """
-
-    __test__ = False  # not a test class
-
-    def __init__(self, context: ssl.SSLContext | None, status: int = 200, hold: float = 0.0) -> None:
-        self.context = context
-        self.status = status
-        self.hold = hold
+    def __init__(self) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
-        self.max_concurrent = 0
-        self.connections = 0
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
 
     @property
     def url(self) -> str:
@@ -50,6 +36,30 @@ class TestServer:
             except (TimeoutError, OSError):
                 continue
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class TestServer(LoopbackListener):
+    """Serves on 127.0.0.1: TLS with ``context`` (or plain TCP when None), answering one HTTP status.
+
+    Records the most client connections open at once (``max_concurrent``, sampled at each accept from the
+    kernel's table) so tests can check the runner's limit.
+    ``hold`` keeps each connection open that many seconds before the handshake.
+    """
+
+    __test__ = False  # not a test class
+
+    def __init__(self, context: ssl.SSLContext | None, status: int = 200, hold: float = 0.0) -> None:
+        super().__init__()
+        self.context = context
+        self.status = status
+        self.hold = hold
+        self.max_concurrent = 0
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._thread.start()
 
     def _handle(self, conn: socket.socket) -> None:
         with self._lock:

@@ -75,6 +75,12 @@ def create_window(argv: Sequence[str] = (), preferences: Preferences | None = No
     return window
 
 
+def _say(line: str) -> None:
+    """A line on stderr, when there is one (a windowed program on Windows has none)."""
+    if sys.stderr is not None:
+        sys.stderr.write(line + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the window and run until it is closed."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -88,12 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         window = create_window(args)
     except InputError as exc:
-        sys.stderr.write(f"tls-readiness-gui: {exc}\n")
+        _say(f"tls-readiness-gui: {exc}")
         QMessageBox.critical(None, "TLS Readiness Checker", str(exc))
         return EXIT_INPUT
     except Exception as exc:  # a fault of ours before the window exists: a report and a message, not a vanishing
         sentence = crash_sentence(write_crash_report(type(exc), exc, exc.__traceback__, "start-up"))
-        sys.stderr.write(f"tls-readiness-gui: {sentence}\n")
+        _say(f"tls-readiness-gui: {sentence}")
         QMessageBox.critical(None, "TLS Readiness Checker", sentence)
         return EXIT_CRASH
     crashes.setParent(window)
