@@ -66,7 +66,12 @@ def write_crash_report(
     kind: type[BaseException], error: BaseException, tb: TracebackType | None, where: str = ""
 ) -> Path | None:
     """Write a crash report into the log folder; its path, or None when it cannot be written anywhere."""
-    text = crash_text(kind, error, tb, where)
+    return save_crash_text(crash_text(kind, error, tb, where), f"{kind.__name__}: {error}")
+
+
+def save_crash_text(text: str, summary: str) -> Path | None:
+    """Write a report's text (from :func:`crash_text`) into the log folder, or the temporary folder when that
+    cannot be written; its path, or None."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for folder in (log_folder(), Path(tempfile.gettempdir())):
         try:
@@ -81,7 +86,7 @@ def write_crash_report(
             partial.replace(path)
         except OSError:
             continue
-        log.error("crash report written to %s: %s", path, _scrub(f"{kind.__name__}: {error}"))
+        log.error("crash report written to %s: %s", path, _scrub(summary))
         return path
     return None
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.core.crash import crash_sentence, crash_text, write_crash_report
+from app.core.crash import crash_sentence, crash_text, save_crash_text
 from app.core.log import log_folder
 
 MAX_REPORTS = 20  # a fault that repeats (in a paint event, say) writes this many reports per session, no more
@@ -47,8 +47,9 @@ class CrashHandler(QObject):
             self.reports += 1
             if self.reports > MAX_REPORTS:
                 return
-        path = write_crash_report(kind, error, tb, where)
-        self.crashed.emit(crash_sentence(path), crash_text(kind, error, tb, where))
+        text = crash_text(kind, error, tb, where)
+        path = save_crash_text(text, f"{kind.__name__}: {error}")
+        self.crashed.emit(crash_sentence(path), text)
 
     def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
         if args.exc_value is None:
