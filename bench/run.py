@@ -107,8 +107,8 @@ def sizes(build: bool) -> Section:
             "110 MB",
             verdict(
                 folder <= 110 * MB,
-                f"{icu / MB:.0f} MB of it is the ICU data library that Qt for Linux needs (Qt for Windows and "
-                "macOS uses the system's text services; the PySide6 Windows wheel has no ICU for Qt Core); "
+                f"{icu / MB:.0f} MB of it is the ICU data library that Qt for Linux needs (the PySide6 Windows "
+                "wheel's Qt Core carries no ICU); "
                 "without it the folder is "
                 f"{(folder - icu) / MB:.0f} MB",
             ),
