@@ -98,7 +98,8 @@ def _check(state: _State) -> str:
     if lab is None:
         raise SelfTestError("there is no practice lab, because its step failed")
     catalog = load_catalog(use_user_catalog=False)
-    by_lab = {e.lab: e.id for e in catalog.select("practice", (), True) if e.lab}
+    lab_of = {e.id: e.lab for e in catalog.select("practice", (), True) if e.lab}
+    by_lab = {name: endpoint_id for endpoint_id, name in lab_of.items()}
     targets = plan_targets(
         catalog, "practice", only=[by_lab[name] for name in CHECKED_SCENARIOS], lab_provider=lambda: lab
     )
@@ -106,7 +107,6 @@ def _check(state: _State) -> str:
     report = run_checks(targets, CheckSettings(computer=ComputerSettings()), environment="practice")
     elapsed = time.perf_counter() - started
     expected = {s.name: set(s.expect) for s in SCENARIOS}
-    lab_of = {e.id: e.lab for e in catalog.select("practice", (), True)}
     wrong = []
     for target in report.targets:
         scenario = lab_of[target.target.id]

@@ -129,7 +129,7 @@ def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
         from app.core.tls_contexts import load_trust_file
 
         anchors = load_trust_file(ca)
-        targets = [Tag(u, u, parse_address(u), anchors=anchors) for u in urls for Tag in (Target,)]
+        targets = [Target(u, u, parse_address(u), anchors=anchors) for u in urls]
         started = time.perf_counter()
         run_checks(targets, CheckSettings())
         return time.perf_counter() - started
@@ -149,7 +149,7 @@ def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
             [testssl, "--protocols", "--quiet", "--color", "0", "--warnings", "off", "--ip", "one", f"localhost:{p}"]
             for p in ports
         ]
-        found["testssl.sh --protocols"] = lambda: _all_at_once(commands)
+        found["testssl.sh --protocols"] = lambda: _all_at_once([[c] for c in commands])
     openssl = shutil.which("openssl")
     if openssl:
 
@@ -169,17 +169,15 @@ def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
                 for version in ("-tls1_3", "-tls1_2", "-tls1_1", "-tls1")
             ]
 
-        found["openssl s_client (4 versions)"] = lambda: _all_at_once([c for p in ports for c in [one_endpoint(p)]])
+        found["openssl s_client (4 versions)"] = lambda: _all_at_once([one_endpoint(p) for p in ports])
     return found
 
 
-def _all_at_once(commands: list[list[str]] | list[list[list[str]]]) -> float:
-    """Run the commands at once (a list of commands run one after another counts as one) and time them all."""
+def _all_at_once(sequences: list[list[list[str]]]) -> float:
+    """Run the sequences at once (the commands of one sequence one after another) and time them all."""
 
-    def run(item: list[str] | list[list[str]]) -> None:
-        sequence = item if isinstance(item[0], list) else [item]
+    def run(sequence: list[list[str]]) -> None:
         for command in sequence:
-            assert isinstance(command, list)
             subprocess.run(
                 command,
                 stdin=subprocess.DEVNULL,
@@ -190,8 +188,8 @@ def _all_at_once(commands: list[list[str]] | list[list[list[str]]]) -> float:
             )
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(len(commands)) as pool:
-        list(pool.map(run, commands))
+    with ThreadPoolExecutor(len(sequences)) as pool:
+        list(pool.map(run, sequences))
     return time.perf_counter() - started
 
 

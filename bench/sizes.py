@@ -21,10 +21,6 @@ FOLDER = DIST / "tls-readiness"
 sys.path.insert(0, str(ROOT))
 
 
-def folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
-
-
 def build() -> None:
     subprocess.run([str(ROOT / "installers" / "build")], cwd=ROOT, check=True)
     from app import __version__
@@ -49,7 +45,7 @@ def measure() -> dict[str, object]:
     files = [p for p in FOLDER.rglob("*") if p.is_file() and not p.is_symlink()]
     parts = sorted(((p.stat().st_size, str(p.relative_to(FOLDER))) for p in files), reverse=True)
     result: dict[str, object] = {
-        "folder": folder_bytes(FOLDER),
+        "folder": sum(size for size, _name in parts),
         "folder_files": len(parts),
         "largest": [{"file": name, "bytes": size} for size, name in parts[:6]],
     }
