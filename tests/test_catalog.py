@@ -100,8 +100,12 @@ def test_an_it_catalog_overrides_an_entry_with_the_same_id(tmp_path):
 
 
 def test_the_per_user_catalog_is_read(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    # Each system's own variable for the per-user folder (Windows: APPDATA; macOS: HOME; Linux: XDG_CONFIG_HOME),
+    # so the test never writes into the real user's folder.
+    for variable in ("APPDATA", "HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(variable, str(tmp_path))
     path = user_catalog_path()
+    assert path.is_relative_to(tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text(GOOD_EXTRA, encoding="utf-8")
     assert "acme-gw" in {e.id for e in load_catalog().endpoints}

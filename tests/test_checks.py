@@ -138,7 +138,11 @@ def test_the_chain_is_kept_after_a_failed_verification(server_factory):
     server = server_factory(server_context(intermediate.issue_cert("localhost")))
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # trusts nothing
     result = handshake(at(server.port), "localhost", client, TlsVersion.TLS1_2, Budget(5))
-    assert result.outcome is HandshakeOutcome.CERT_VERIFY_FAILED and result.verify_code == 20
+    assert (
+        result.outcome is HandshakeOutcome.CERT_VERIFY_FAILED
+        and result.verify_error is not None
+        and result.verify_error.number == 20
+    )
     assert len(result.chain) == 2  # leaf and intermediate, as sent
 
 
@@ -238,6 +242,10 @@ def test_distinguished_names_print_most_specific_first():
     assert name_to_text(name.public_bytes()) == "CN=Pat Doex1234, OU=people, O=CAISO, C=US"
 
 
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="adds a company authority to this computer's store through OpenSSL's SSL_CERT_FILE, which only Linux reads",
+)
 def test_tls_inspection_is_recognised(server_factory, monkeypatch, tmp_path):
     from app.core.findings import Code
     from app.core.runner import run_checks

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def _toml(value: object) -> str:
 
 @cache
 def _samples() -> dict[str, bytes]:
-    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"tlsrc-fuzz-{os.getpid()}"
+    folder = Path(tempfile.gettempdir()) / f"tlsrc-fuzz-{os.getpid()}"
     folder.mkdir(exist_ok=True)
     cert, key = make_cert()
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat

@@ -7,11 +7,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from app.core.checks import http
 from app.core.checks.certificate import (
     EXPIRING_SOON_DAYS,
     CertificateInfo,
-    code_for_verify_error,
     describe,
     name_matches,
 )
@@ -22,6 +20,7 @@ from app.core.checks.server_hello import ServerHelloResult
 from app.core.checks.tcp import TcpOutcome, TcpResult
 from app.core.findings import Check, Code, Finding
 from app.core.model import StoreVerdict, TrustResult
+from app.core.tls_errors import HANDSHAKE_FAILURE_REASON, ClientCertAlert, client_cert_alert
 
 
 def dns_findings(result: DnsResult) -> list[Finding]:
@@ -80,17 +79,14 @@ class ProbeSet:
     client_cert_given: bool
 
 
-_CLIENT_CERT_ALERTS = http.CLIENT_CERT_MISSING_REASONS | http.CLIENT_CERT_REFUSED_REASONS
-
-
 def _client_cert_refusal(result: HandshakeResult, hello: ServerHelloResult) -> bool:
     """Did the handshake end because of the client certificate (missing or refused)?"""
     if result.outcome is not HandshakeOutcome.PEER_ALERT:
         return False
-    if result.tls_reason in _CLIENT_CERT_ALERTS:
+    if client_cert_alert(result.tls_reason) is not ClientCertAlert.NONE:
         return True
     # A plain "handshake failure" after the server asked for a certificate.
-    return result.tls_reason == "SSLV3_ALERT_HANDSHAKE_FAILURE" and hello.client_cert_requested
+    return result.tls_reason == HANDSHAKE_FAILURE_REASON and hello.client_cert_requested
 
 
 def _only_legacy(probes: ProbeSet) -> bool:
@@ -197,10 +193,12 @@ def certificate_findings(
     if failed is not None and verified is None:
         # Our own reading of the certificate first (it explains more than the first error OpenSSL met).
         codes.extend(c for c in facts if c is not Code.CERT_EXPIRING_SOON)
-        mapped = code_for_verify_error(failed.verify_code)
+        mapped = failed.verify_error.code if failed.verify_error else Code.CERT_UNTRUSTED
         if mapped is Code.CERT_UNTRUSTED and leaf.self_issued:
             mapped = Code.CERT_SELF_SIGNED
-        if mapped not in codes and not (mapped is Code.CERT_UNTRUSTED and Code.CERT_SELF_SIGNED in codes):
+        validity = (Code.CERT_EXPIRED, Code.CERT_NOT_YET_VALID)  # Windows has one number for both: the dates tell
+        already = mapped in codes or (mapped in validity and any(c in validity for c in codes))
+        if not already and not (mapped is Code.CERT_UNTRUSTED and Code.CERT_SELF_SIGNED in codes):
             codes.append(mapped)
         if (
             probes.system is not None
@@ -269,7 +267,7 @@ def _trust_results(
         anchor = _subject_of(verified.anchor)
         results.append(TrustResult("mozilla", StoreVerdict.TRUSTED, f"ends at {anchor} from {where}"))
     elif failed is not None:
-        results.append(TrustResult("mozilla", StoreVerdict.NOT_TRUSTED, failed.verify_message or failed.error))
+        results.append(TrustResult("mozilla", StoreVerdict.NOT_TRUSTED, _verify_detail(failed)))
     else:
         results.append(TrustResult("mozilla", StoreVerdict.NOT_CHECKED, "no handshake reached the certificate"))
     system = probes.system
@@ -278,7 +276,7 @@ def _trust_results(
     elif system.accepted:
         results.append(TrustResult("system", StoreVerdict.TRUSTED, "this computer's own trust store accepts it"))
     elif system.outcome is HandshakeOutcome.CERT_VERIFY_FAILED:
-        results.append(TrustResult("system", StoreVerdict.NOT_TRUSTED, system.verify_message or system.error))
+        results.append(TrustResult("system", StoreVerdict.NOT_TRUSTED, _verify_detail(system)))
     else:
         results.append(TrustResult("system", StoreVerdict.NOT_CHECKED, _handshake_detail(system)))
     return tuple(results)
@@ -397,8 +395,8 @@ def _handshake_detail(result: HandshakeResult) -> str:
     text = f"{result.version.label}: {result.outcome.value}"
     if result.tls_reason:
         text += f" ({result.tls_reason})"
-    if result.verify_code is not None:
-        text += f", verify error {result.verify_code}: {result.verify_message}"
+    if result.verify_error is not None:
+        text += f", {result.verify_error.describe()}"
     elif result.error and not result.tls_reason:
         text += f": {result.error}"
     return text
@@ -411,11 +409,15 @@ def _chain_detail(chain: tuple[CertificateInfo, ...], failed: HandshakeResult | 
             f"[{i}] {cert.subject} (issuer {cert.issuer}; {cert.key_type} {cert.key_bits} bits; "
             f"{cert.signature_algorithm}; valid {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d})"
         )
-    if failed is not None and failed.verify_code is not None:
-        lines.append(f"verification: error {failed.verify_code}: {failed.verify_message}")
+    if failed is not None and failed.verify_error is not None:
+        lines.append(f"verification: {failed.verify_error.describe()}")
     if anchor_label:
         lines.append(f"trusted through: {anchor_label}")
     return "\n".join(lines)
+
+
+def _verify_detail(result: HandshakeResult) -> str:
+    return result.verify_error.describe() if result.verify_error else result.error
 
 
 def _http_detail(answer: HttpResult) -> str:

@@ -32,6 +32,7 @@ from app.core.model import RunReport
 from app.core.proxy import without_credentials
 from app.core.report_html import render_html
 from app.core.report_json import report_json
+from app.core.system import wine_version
 
 _PROXY_VARIABLES = (
     "HTTPS_PROXY",
@@ -162,6 +163,7 @@ def _environment(context: BundleContext) -> dict[str, object]:
         "system": platform.platform(),
         "system_release": f"{platform.system()} {platform.release()} {platform.version()}",
         "machine": platform.machine(),
+        "wine": wine_version() or "no",
         "python": sys.version,
         "openssl": ssl.OPENSSL_VERSION,
         "qt": context.qt_version or "not used",

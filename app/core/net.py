@@ -124,7 +124,10 @@ def wait_io(sock: socket.socket, budget: Budget, *, write: bool) -> None:
     while True:
         timeout = budget.next_slice()
         if write:
-            _, ready, _ = select.select(wake, [sock], [], timeout)
+            # Windows reports a failed connect (refused, unreachable) only in the exception list; without it a
+            # refusal would look like silence until the time limit. SO_ERROR then says what happened.
+            _, writable, failed = select.select(wake, [sock], [sock], timeout)
+            ready = writable or failed
         else:
             readable, _, _ = select.select([sock, *wake], [], [], timeout)
             ready = [s for s in readable if s is sock]

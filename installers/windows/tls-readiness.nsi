@@ -7,7 +7,9 @@
 ; (Start-menu shortcuts; add /DESKTOP for a desktop shortcut too; /D=C:\path as the last option changes the folder).
 ; Silent uninstall: "%LOCALAPPDATA%\Programs\TLS Readiness Checker\uninstall.exe" /S
 
-Unicode true
+; A 64-bit installer for the 64-bit program (Debian's makensis would otherwise make a 32-bit one). Official NSIS
+; builds for Windows carry no amd64 stubs, so the release workflow builds this on Linux, as the Windows lane does.
+Target amd64-unicode
 ManifestDPIAware true
 RequestExecutionLevel user
 
@@ -35,6 +37,7 @@ RequestExecutionLevel user
 !include "MUI2.nsh"
 !include "FileFunc.nsh"
 !include "LogicLib.nsh"
+!include "WinVer.nsh"
 
 Name "${NAME}"
 OutFile "${OUT_FILE}"
@@ -103,6 +106,14 @@ Section /o "Desktop shortcut" SecDesktop
 SectionEnd
 
 Function .onInit
+  ; Qt 6 needs Windows 10 version 1809 (build 17763) or newer. On older Windows: one sentence, exit status 2, nothing
+  ; installed (a silent install shows no message, only the exit status).
+  ${IfNot} ${AtLeastWin10}
+  ${OrIfNot} ${AtLeastBuild} 17763
+    MessageBox MB_OK|MB_ICONSTOP "${NAME} needs Windows 10 (version 1809 or newer) or Windows 11. This computer has an older Windows, so nothing was installed. Please ask your IT department for help." /SD IDOK
+    SetErrorLevel 2
+    Quit
+  ${EndIf}
   ; Silent installs (/S) take the Start-menu shortcuts; /DESKTOP adds the desktop one.
   ${GetParameters} $R0
   ClearErrors

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from app.core.der import tolerant_x509
-from app.core.findings import Code
 
 EXPIRING_SOON_DAYS = 30
 MIN_RSA_BITS = 2048
@@ -161,30 +160,6 @@ def _dns_match(pattern: str, host: str) -> bool:
         label, _, rest = host.partition(".")
         return bool(label) and rest == pattern[2:] and rest.count(".") >= 1
     return False
-
-
-# OpenSSL's X509_V_ERR_* numbers: the same on every system, unlike the message text.
-_VERIFY_CODES: dict[int, Code] = {
-    9: Code.CERT_NOT_YET_VALID,
-    10: Code.CERT_EXPIRED,
-    18: Code.CERT_SELF_SIGNED,
-    19: Code.CERT_SELF_SIGNED,
-    2: Code.CERT_UNTRUSTED,
-    20: Code.CERT_UNTRUSTED,
-    21: Code.CERT_UNTRUSTED,
-    62: Code.CERT_NAME_MISMATCH,
-    64: Code.CERT_NAME_MISMATCH,
-    66: Code.CERT_WEAK_KEY,
-    67: Code.CERT_WEAK_KEY,
-    68: Code.CERT_WEAK_SIGNATURE,
-}
-
-
-def code_for_verify_error(verify_code: int | None) -> Code:
-    """The finding code for an OpenSSL verification error number (``SSLCertVerificationError.verify_code``)."""
-    if verify_code is None:
-        return Code.CERT_UNTRUSTED
-    return _VERIFY_CODES.get(verify_code, Code.CERT_INVALID)
 
 
 def peer_chain(sslsock: ssl.SSLSocket) -> tuple[bytes, ...]:

@@ -19,6 +19,16 @@ from app.core.checks import http
 from app.core.checks.certificate import peer_chain, verified_chain
 from app.core.checks.dns import ResolvedAddress
 from app.core.net import Budget, Opener, StepTimeout, close_quietly, connect, ssl_step
+from app.core.tls_errors import (
+    HandshakeOutcome,
+    VerifyError,
+    handshake_outcome,
+    reason_of,
+    verifier_of,
+    verify_error,
+)
+
+__all__ = ["HandshakeOutcome", "HandshakeResult", "TlsVersion", "handshake", "pin", "version_probe_context"]
 
 
 class TlsVersion(StrEnum):
@@ -51,42 +61,6 @@ class TlsVersion(StrEnum):
         return bool(getattr(ssl, flag[self.value], False))
 
 
-class HandshakeOutcome(StrEnum):
-    """How a handshake ended."""
-
-    ACCEPTED = "accepted"
-    VERSION_REFUSED = "version_refused"  # the server refused this version (alert 70, or chose an older one)
-    CERT_VERIFY_FAILED = "cert_verify_failed"  # the server's certificate did not verify
-    PEER_ALERT = "peer_alert"  # the server ended the handshake with another alert
-    NOT_TLS = "not_tls"  # the answer was not TLS (a web page, a proxy's page)
-    CLOSED = "closed"  # the server closed or reset the connection during the handshake
-    TIMEOUT = "timeout"
-    CONNECT_FAILED = "connect_failed"  # the TCP connection for this handshake failed
-    LOCAL_UNSUPPORTED = "local_unsupported"  # this computer cannot offer this version: not the server's answer
-    NOT_TRIED = "not_tried"  # skipped: an earlier handshake showed the server does not speak TLS
-    ERROR = "error"
-
-
-_VERSION_REFUSED = {
-    "TLSV1_ALERT_PROTOCOL_VERSION",
-    "UNSUPPORTED_PROTOCOL",
-    "VERSION_TOO_LOW",
-    "VERSION_TOO_HIGH",
-    "WRONG_SSL_VERSION",
-    "TLSV1_ALERT_INAPPROPRIATE_FALLBACK",
-}
-_NOT_TLS = {
-    "WRONG_VERSION_NUMBER",
-    "HTTP_REQUEST",
-    "HTTPS_PROXY_REQUEST",
-    "PACKET_LENGTH_TOO_LONG",
-    "RECORD_LAYER_FAILURE",
-    "UNKNOWN_PROTOCOL",
-    "RECORD_LENGTH_MISMATCH",
-}
-_LOCAL = {"NO_CIPHERS_AVAILABLE", "NO_PROTOCOLS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM"}
-
-
 @dataclass(frozen=True)
 class HandshakeResult:
     """The result of one handshake.
@@ -99,8 +73,8 @@ class HandshakeResult:
         negotiated: the version actually agreed.
         cipher: the cipher suite agreed.
         tls_reason: OpenSSL's reason code on failure (``TLSV1_ALERT_PROTOCOL_VERSION``).
-        verify_code: OpenSSL's X509_V_ERR number when verification failed.
-        verify_message: its text.
+        verify_error: why the certificate was refused, in the terms of whoever verified it (OpenSSL,
+            Windows or macOS), when verification failed.
         error: the full technical message.
         chain: the certificates the server sent, DER, leaf first (also after a failed verification).
         anchor: the trusted root that verification ended at, DER (empty when not verified).
@@ -114,8 +88,7 @@ class HandshakeResult:
     negotiated: str = ""
     cipher: str = ""
     tls_reason: str = ""
-    verify_code: int | None = None
-    verify_message: str = ""
+    verify_error: VerifyError | None = None
     error: str = ""
     chain: tuple[bytes, ...] = ()
     anchor: bytes = b""
@@ -203,9 +176,8 @@ def handshake(
         return HandshakeResult(
             version,
             HandshakeOutcome.CERT_VERIFY_FAILED,
-            tls_reason=exc.reason or "",
-            verify_code=getattr(exc, "verify_code", None),
-            verify_message=getattr(exc, "verify_message", "") or "",
+            tls_reason=reason_of(exc),
+            verify_error=verify_error(exc, verifier_of(ctx)),
             error=str(exc),
             chain=_chain_of(sslsock),
             elapsed_ms=ms(),
@@ -216,9 +188,9 @@ def handshake(
         checked = verified_chain(sslsock) if sslsock is not None and ctx.verify_mode == ssl.CERT_REQUIRED else ()
         return HandshakeResult(
             version,
-            _classify(exc),
+            handshake_outcome(exc),
             verified=bool(checked),
-            tls_reason=exc.reason or "",
+            tls_reason=reason_of(exc),
             error=str(exc),
             chain=_chain_of(sslsock),
             anchor=checked[-1] if checked else b"",
@@ -258,21 +230,6 @@ def handshake(
         )
     finally:
         close_quietly(sslsock or sock)
-
-
-def _classify(exc: ssl.SSLError) -> HandshakeOutcome:
-    reason = exc.reason or ""
-    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError) or reason in ("UNEXPECTED_EOF_WHILE_READING",):
-        return HandshakeOutcome.CLOSED
-    if reason in _VERSION_REFUSED:
-        return HandshakeOutcome.VERSION_REFUSED
-    if reason in _NOT_TLS:
-        return HandshakeOutcome.NOT_TLS
-    if reason in _LOCAL:
-        return HandshakeOutcome.LOCAL_UNSUPPORTED
-    if "ALERT" in reason:
-        return HandshakeOutcome.PEER_ALERT
-    return HandshakeOutcome.ERROR
 
 
 def _chain_of(sslsock: ssl.SSLSocket | None) -> tuple[bytes, ...]:

@@ -12,23 +12,9 @@ from enum import StrEnum
 
 from app import __version__
 from app.core.net import Budget, StepTimeout, recv_some, send_all
+from app.core.tls_errors import ClientCertAlert, client_cert_alert, reason_of
 
 MAX_HEADER_BYTES = 32 * 1024
-
-# OpenSSL reason codes for alerts a server sends about the client's certificate.
-CLIENT_CERT_MISSING_REASONS = frozenset({"TLSV13_ALERT_CERTIFICATE_REQUIRED"})
-CLIENT_CERT_REFUSED_REASONS = frozenset(
-    {
-        "SSLV3_ALERT_BAD_CERTIFICATE",
-        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
-        "SSLV3_ALERT_CERTIFICATE_REVOKED",
-        "SSLV3_ALERT_CERTIFICATE_EXPIRED",
-        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
-        "TLSV1_ALERT_UNKNOWN_CA",
-        "TLSV1_ALERT_ACCESS_DENIED",
-        "TLSV1_ALERT_DECRYPT_ERROR",
-    }
-)
 
 
 class HttpOutcome(StrEnum):
@@ -110,10 +96,11 @@ def exchange(sslsock: ssl.SSLSocket, host: str, port: int, path: str, budget: Bu
 def _failure(exc: OSError, budget: Budget) -> HttpResult:
     if not isinstance(exc, ssl.SSLError):
         return HttpResult(HttpOutcome.CLOSED, error=str(exc) or type(exc).__name__, elapsed_ms=budget.elapsed_ms())
-    reason = exc.reason or ""
-    if reason in CLIENT_CERT_MISSING_REASONS:
+    reason = reason_of(exc)
+    alert = client_cert_alert(reason)
+    if alert is ClientCertAlert.MISSING:
         outcome = HttpOutcome.CLIENT_CERT_REQUIRED
-    elif reason in CLIENT_CERT_REFUSED_REASONS:
+    elif alert is ClientCertAlert.REFUSED:
         outcome = HttpOutcome.CLIENT_CERT_REFUSED
     elif isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
         outcome = HttpOutcome.CLOSED
