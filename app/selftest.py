@@ -32,7 +32,7 @@ WINDOW_TIMEOUT_MS = 30_000
 
 # Lab scenarios checked by the engine step: quick ones that cover the protocol, certificate and HTTP checks.
 # Scenarios whose codes depend on this computer's store refusing an unknown authority (which Wine's does not).
-NEEDS_AN_HONEST_ROOT_CHECK = frozenset({"untrusted", "self-signed"})
+NEEDS_AN_HONEST_ROOT_CHECK = frozenset({"untrusted", "self-signed", "private-root"})
 CHECKED_SCENARIOS = ("ready", "tls12-only", "legacy-too", "expired", "wrong-name", "untrusted", "no-common-cipher")
 
 

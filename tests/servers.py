@@ -15,6 +15,7 @@ class LoopbackListener:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
+        self.sock.settimeout(0.1)  # here, not in the thread: stop() may close the socket before the thread starts
         self.port = self.sock.getsockname()[1]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -29,7 +30,6 @@ class LoopbackListener:
         self._thread.join(2)
 
     def _loop(self) -> None:
-        self.sock.settimeout(0.1)
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()

@@ -161,7 +161,7 @@ def test_accepted_required_and_rejected_are_told_apart(lab, tmp_path, scenario):
     assert isinstance(wrong, ClientCertificate)
     refused = run_checks([target(url, anchors=lab.anchors)], CheckSettings(client_cert=wrong)).targets[0]
     finding = next(f for f in refused.findings if f.code is Code.CLIENT_CERT_REJECTED)
-    version = "TLS 1.3: first read" if scenario == "client-cert-tls13" else "TLS 1.2: handshake ended"
+    version = "TLS 1.3: the first read" if scenario == "client-cert-tls13" else "TLS 1.2: the handshake ended"
     assert version in finding.details
 
 

@@ -60,3 +60,41 @@ def test_off_by_default_and_through_a_proxy(lab):
         proxy.stop()
     assert [f.code for f in os_stack(report)] == [Code.OS_STACK_TLS12_OK]
     assert proxy.tunnels >= 7
+
+
+def test_curl_presents_the_users_certificate_whose_password_never_reaches_a_command_line(lab, tmp_path, monkeypatch):
+    """The real curl, behind a wrapper that writes down its command line: the one-time password of the
+    certificate's copy travels on standard input, and the copy is gone after the run."""
+    import os
+    import sys
+    import tempfile
+
+    from app.core.checks.client_cert import ClientCertificate, load_client_certificate
+
+    real_curl = shutil.which("curl")
+    wrapper = tmp_path / "bin" / "curl"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys\n"
+        f"open({str(tmp_path / 'argv.txt')!r}, 'a').write(' '.join(sys.argv) + '\\n')\n"
+        f"os.execv({real_curl!r}, [{real_curl!r}, *sys.argv[1:]])\n"
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    copies = tmp_path / "temp"
+    copies.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(copies))
+    p12 = tmp_path / "me.p12"
+    p12.write_bytes(lab.pki.client_p12("Users-Own-Secret-9"))
+    cert = load_client_certificate(p12, "Users-Own-Secret-9")
+    assert isinstance(cert, ClientCertificate)
+    settings = CheckSettings(computer=WITH_CURL, client_cert=cert)
+    report = run_checks([target(lab.url("client-cert-tls12"), anchors=lab.anchors)], settings).targets[0]
+    assert [f.code for f in os_stack(report)] == [Code.OS_STACK_TLS12_OK]
+    assert "HTTP 200" in os_stack(report)[0].details  # let in: curl presented the certificate
+    argv = (tmp_path / "argv.txt").read_text()
+    words = argv.split()
+    assert "-" in words and "--config" in words and "Users-Own-Secret-9" not in argv
+    assert not {"--pass", "--cert", "-E", "--key"} & set(words), "certificate options on curl's command line"
+    assert not list(copies.glob("tlsrc-cert-*")), "the copy of the certificate was left behind"

@@ -15,13 +15,18 @@ from app.core.findings import Code
 from app.core.net import Budget
 from app.core.tls_contexts import ContextFactory
 from app.core.tls_errors import (
+    CipherWeakness,
     ClientCertAlert,
     HandshakeOutcome,
     Verifier,
     VerifyError,
+    cipher_weakness,
     client_cert_alert,
     code_for_verify_error,
     handshake_outcome,
+    http_client_cert_refusal,
+    http_name_required,
+    suite_name,
     verify_error,
 )
 from tests.servers import server_context
@@ -37,6 +42,8 @@ from tests.wine import UNDER_WINE
         (Verifier.OPENSSL, 62, Code.CERT_NAME_MISMATCH, "X509_V_ERR_HOSTNAME_MISMATCH"),
         (Verifier.OPENSSL, 20, Code.CERT_UNTRUSTED, "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"),
         (Verifier.OPENSSL, 18, Code.CERT_SELF_SIGNED, "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT"),
+        # 19: a private root sent along with the chain. The server's certificate is issued by it, not self-signed.
+        (Verifier.OPENSSL, 19, Code.CERT_UNTRUSTED, "X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN"),
         (Verifier.OPENSSL, 9999, Code.CERT_INVALID, ""),
         (Verifier.WINDOWS, 0x800B0101, Code.CERT_EXPIRED, "CERT_E_EXPIRED"),
         (Verifier.WINDOWS, 0x800B010F, Code.CERT_NAME_MISMATCH, "CERT_E_CN_NO_MATCH"),
@@ -84,6 +91,59 @@ def test_a_windows_error_as_truststore_raises_it():
 )
 def test_alerts_about_the_client_certificate(reason, alert):
     assert client_cert_alert(reason) is alert
+
+
+@pytest.mark.parametrize(
+    ("status", "page", "alert"),
+    [
+        (400, "400 No required SSL certificate was sent nginx/1.22.1", ClientCertAlert.MISSING),  # nginx
+        (400, "400 The SSL certificate error nginx", ClientCertAlert.REFUSED),
+        (400, "400 The plain HTTP request was sent to HTTPS port", ClientCertAlert.NONE),
+        (403, "HTTP Error 403.7 - Forbidden: ... requires ... client certificate", ClientCertAlert.MISSING),  # IIS
+        (403, "HTTP Error 403.16 - Forbidden: Your client certificate is either not trusted", ClientCertAlert.REFUSED),
+        (403, "403.17 - Client certificate has expired or is not yet valid", ClientCertAlert.REFUSED),
+        (403, "403 Forbidden: you have no access", ClientCertAlert.NONE),
+        (496, "", ClientCertAlert.MISSING),
+        (495, "", ClientCertAlert.REFUSED),
+        (200, "No required SSL certificate was sent", ClientCertAlert.NONE),  # only a refusal's words count
+    ],
+)
+def test_pages_that_refuse_for_a_client_certificate(status, page, alert):
+    assert http_client_cert_refusal(status, page) is alert
+
+
+def test_pages_that_refuse_for_want_of_the_servers_name():
+    apache = "Reason: The client software did not provide a hostname using Server Name Indication (SNI)"
+    assert http_name_required(403, apache) and http_name_required(421, "")
+    assert not http_name_required(403, "Forbidden") and not http_name_required(200, apache)
+
+
+@pytest.mark.parametrize(
+    ("name", "weakness"),
+    [
+        ("ECDHE-RSA-AES256-GCM-SHA384", CipherWeakness.NONE),
+        ("ECDHE-ECDSA-CHACHA20-POLY1305", CipherWeakness.NONE),
+        ("TLS_AES_256_GCM_SHA384", CipherWeakness.NONE),
+        ("AES256-GCM-SHA384", CipherWeakness.NO_FORWARD_SECRECY),  # RSA key exchange (old load balancers)
+        ("AES128-SHA", CipherWeakness.NO_FORWARD_SECRECY),
+        ("ECDHE-RSA-AES128-SHA", CipherWeakness.OLD_ENCRYPTION),
+        ("DHE-RSA-AES256-SHA256", CipherWeakness.OLD_ENCRYPTION),
+    ],
+)
+def test_cipher_suites_by_age(name, weakness):
+    assert cipher_weakness(name) is weakness
+
+
+def test_suite_names():
+    assert suite_name(0xC030) == "ECDHE-RSA-AES256-GCM-SHA384" and suite_name(0x009D) == "AES256-GCM-SHA384"
+    assert suite_name(0x1301) == "0x1301" and suite_name(None) == ""
+
+
+def test_unrecognized_name_is_its_own_outcome():
+    class Raised(ssl.SSLError):
+        reason = "TLSV1_UNRECOGNIZED_NAME"
+
+    assert handshake_outcome(Raised()) is HandshakeOutcome.NAME_REQUIRED
 
 
 def _now(days: int) -> dt.datetime:

@@ -13,14 +13,25 @@ from app.core.checks.certificate import (
     describe,
     name_matches,
 )
+from app.core.checks.chain import ChainCompletion
 from app.core.checks.dns import DnsOutcome, DnsResult
 from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion
 from app.core.checks.http import HttpOutcome, HttpResult
 from app.core.checks.server_hello import ServerHelloResult
 from app.core.checks.tcp import TcpOutcome, TcpResult
+from app.core.checks.transcript import CertificateRequest
 from app.core.findings import Check, Code, Finding
 from app.core.model import StoreVerdict, TrustResult
-from app.core.tls_errors import HANDSHAKE_FAILURE_REASON, ClientCertAlert, client_cert_alert
+from app.core.tls_errors import (
+    HANDSHAKE_FAILURE_REASON,
+    CipherWeakness,
+    ClientCertAlert,
+    cipher_weakness,
+    client_cert_alert,
+    http_client_cert_refusal,
+    http_name_required,
+    suite_name,
+)
 
 
 def dns_findings(result: DnsResult) -> list[Finding]:
@@ -69,6 +80,7 @@ class ProbeSet:
         hello: the TLS 1.2 first flight read in the clear.
         system: the handshake verified by this computer's own trust store.
         client_cert_given: True when the user gave a usable client certificate.
+        chain_completion: what fetching a missing issuer's certificate showed, when the server sent none.
     """
 
     tls12: HandshakeResult
@@ -77,6 +89,7 @@ class ProbeSet:
     hello: ServerHelloResult
     system: HandshakeResult | None
     client_cert_given: bool
+    chain_completion: ChainCompletion | None = None
 
 
 def _client_cert_refusal(result: HandshakeResult, hello: ServerHelloResult) -> bool:
@@ -86,13 +99,25 @@ def _client_cert_refusal(result: HandshakeResult, hello: ServerHelloResult) -> b
     if client_cert_alert(result.tls_reason) is not ClientCertAlert.NONE:
         return True
     # A plain "handshake failure" after the server asked for a certificate.
-    return result.tls_reason == HANDSHAKE_FAILURE_REASON and hello.client_cert_requested
+    asked = (result.transcript is not None and result.transcript.certificate_request is not None) or (
+        result.version is TlsVersion.TLS1_2 and hello.client_cert_requested
+    )
+    return result.tls_reason == HANDSHAKE_FAILURE_REASON and asked
 
 
-def _only_legacy(probes: ProbeSet) -> bool:
-    """TLS 1.2 failed while an older version worked: the server refuses TLS 1.2, whatever alert it chose."""
-    legacy_ok = any(p.accepted for p in probes.legacy) or probes.hello.version in ("TLSv1", "TLSv1.1")
-    return legacy_ok and not probes.tls12.accepted and probes.tls12.outcome is not HandshakeOutcome.CERT_VERIFY_FAILED
+def _refuses_tls12(probes: ProbeSet) -> bool:
+    """TLS 1.2 failed while another version worked: the server refuses TLS 1.2, whatever alert it chose (some
+    servers, such as openssl s_server without TLS 1.2, answer "handshake failure" or "internal error" rather
+    than "protocol version"). Our TLS 1.2 offer is what Windows and Java offer, so they would be refused too."""
+    t12 = probes.tls12
+    if t12.accepted or t12.outcome is HandshakeOutcome.CERT_VERIFY_FAILED or _client_cert_refusal(t12, probes.hello):
+        return False
+    if t12.outcome is HandshakeOutcome.VERSION_REFUSED:
+        return True
+    other_version_ok = (
+        any(p.accepted for p in probes.legacy) or probes.hello.version in ("TLSv1", "TLSv1.1") or probes.tls13.accepted
+    )
+    return other_version_ok and t12.outcome in (HandshakeOutcome.PEER_ALERT, HandshakeOutcome.CLOSED)
 
 
 def _server_speaks_tls(result: HandshakeResult) -> bool:
@@ -113,10 +138,21 @@ def protocol_findings(probes: ProbeSet, host: str) -> list[Finding]:
     if t12.outcome in (HandshakeOutcome.ACCEPTED, HandshakeOutcome.CERT_VERIFY_FAILED) or _client_cert_refusal(
         t12, probes.hello
     ):
-        cipher = t12.cipher or _suite_name(probes.hello.cipher_suite)
+        cipher = t12.cipher or suite_name(probes.hello.cipher_suite)
         findings.append(Finding(Code.TLS12_OK, Check.TLS12, {**params, "cipher": cipher}, detail))
-    elif t12.outcome is HandshakeOutcome.VERSION_REFUSED or _only_legacy(probes):
+        weakness = cipher_weakness(cipher)
+        if weakness is not CipherWeakness.NONE:
+            why = {
+                CipherWeakness.NO_FORWARD_SECRECY: "RSA key exchange, without forward secrecy",
+                CipherWeakness.OLD_ENCRYPTION: "CBC (or older) encryption rather than GCM or ChaCha20",
+            }[weakness]
+            findings.append(
+                Finding(Code.TLS12_WEAK_CIPHER, Check.TLS12, {**params, "cipher": cipher}, f"{cipher}: {why}")
+            )
+    elif _refuses_tls12(probes):
         findings.append(Finding(Code.TLS12_REFUSED, Check.TLS12, params, detail))
+    elif t12.outcome is HandshakeOutcome.NAME_REQUIRED:
+        findings.append(Finding(Code.TLS_NAME_REQUIRED, Check.TLS12, params, detail))
     elif t12.outcome is HandshakeOutcome.NOT_TLS:
         findings.append(Finding(Code.NOT_TLS, Check.TLS12, params, detail))
     elif t12.outcome is HandshakeOutcome.TIMEOUT:
@@ -196,6 +232,14 @@ def certificate_findings(
         mapped = failed.verify_error.code if failed.verify_error else Code.CERT_UNTRUSTED
         if mapped is Code.CERT_UNTRUSTED and leaf.self_issued:
             mapped = Code.CERT_SELF_SIGNED
+        completion = probes.chain_completion
+        if mapped is Code.CERT_UNTRUSTED and completion is not None:
+            # The server sent no issuer for its certificate: a mistake of the server's, which browsers hide.
+            if completion.completes:
+                mapped = Code.CERT_CHAIN_INCOMPLETE
+            elif not completion.fetched.ok:
+                mapped = Code.CERT_CHAIN_INCOMPLETE_UNREACHABLE
+                params["why"] = completion.fetched.error
         validity = (Code.CERT_EXPIRED, Code.CERT_NOT_YET_VALID)  # Windows has one number for both: the dates tell
         already = mapped in codes or (mapped in validity and any(c in validity for c in codes))
         if not already and not (mapped is Code.CERT_UNTRUSTED and Code.CERT_SELF_SIGNED in codes):
@@ -215,7 +259,7 @@ def certificate_findings(
         # No verified handshake was possible (for example the server refuses TLS 1.2): report only what the
         # certificate itself shows, never "OK".
         codes.extend(c for c in facts if c is not Code.CERT_SELF_SIGNED)
-    detail = _chain_detail(chain, failed, anchor_label)
+    detail = _chain_detail(chain, failed, anchor_label, probes.chain_completion)
     findings = [Finding(code, Check.CERTIFICATE, params, detail) for code in dict.fromkeys(codes)]
     if verified is not None and not any(f.status.value == "fail" for f in findings):
         if not any(f.code is Code.CERT_EXPIRING_SOON for f in findings):
@@ -283,15 +327,20 @@ def _trust_results(
 
 
 def http_findings(probes: ProbeSet, host: str) -> list[Finding]:
-    """The answer to our request: HTTP_OK, HTTP_FORBIDDEN, HTTP_NOT_FOUND or HTTP_NO_ANSWER (client
-    certificate refusals seen at this point are reported by :func:`client_cert_findings`)."""
-    answer = _main_answer(probes)
-    if answer is None or answer.outcome in (HttpOutcome.CLIENT_CERT_REQUIRED, HttpOutcome.CLIENT_CERT_REFUSED):
+    """The answer to our request: HTTP_OK, HTTP_FORBIDDEN, HTTP_NOT_FOUND or HTTP_NO_ANSWER. An answer that
+    refuses for want of a (good) client certificate is reported by :func:`client_cert_findings` instead."""
+    main = _main_result(probes)
+    answer = main.http if main is not None else None
+    if main is None or answer is None:
+        return []
+    if client_cert_state(main, probes.hello, probes.client_cert_given).refusal is not ClientCertAlert.NONE:
         return []
     params = {"host": host, "status": str(answer.status or ""), "reason": answer.reason}
     detail = _http_detail(answer)
     if answer.outcome is HttpOutcome.ANSWERED:
-        if answer.status == 403:
+        if http_name_required(answer.status, answer.text):
+            code = Code.TLS_NAME_REQUIRED
+        elif answer.status == 403:
             code = Code.HTTP_FORBIDDEN
             params["with_cert"] = "yes" if probes.client_cert_given else "no"
         elif answer.status == 404:
@@ -302,45 +351,115 @@ def http_findings(probes: ProbeSet, host: str) -> list[Finding]:
     return [Finding(Code.HTTP_NO_ANSWER, Check.HTTP, params, detail)]
 
 
-def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
-    """Whether the server demands a client certificate, and what it made of ours, for TLS 1.2 and 1.3."""
-    cas = probes.hello.acceptable_cas
-    params = {"host": host, "cas": "; ".join(cas) if cas else "any authority it trusts (it did not name one)"}
-    per_version: list[str] = []
-    refused = required = False
-    for result in (probes.tls12, probes.tls13):
-        label = result.version.label
-        answer = result.http
-        if _client_cert_refusal(result, probes.hello):
-            state = "refused" if probes.client_cert_given else "required"
-            per_version.append(f"{label}: handshake ended with {result.tls_reason}")
-        elif answer is not None and answer.outcome is HttpOutcome.CLIENT_CERT_REQUIRED:
-            state = "required"
-            per_version.append(f"{label}: first read ended with {answer.tls_reason}")
-        elif answer is not None and answer.outcome is HttpOutcome.CLIENT_CERT_REFUSED:
-            state = "refused" if probes.client_cert_given else "required"
-            per_version.append(f"{label}: first read ended with {answer.tls_reason}")
-        else:
-            if result.accepted:
-                per_version.append(f"{label}: accepted")
-            continue
-        refused |= state == "refused"
-        required |= state == "required"
-    if probes.hello.client_cert_requested:
-        per_version.append(
-            "TLS 1.2 server sent a certificate request"
-            + (f" naming: {'; '.join(cas)}" if cas else " naming no authority")
-        )
-    detail = "; ".join(per_version)
+@dataclass(frozen=True)
+class ClientCertState:
+    """What one verified handshake, and the request after it, showed about the client certificate.
+
+    Attributes:
+        request: the server's request for one (from the handshake's transcript), if it made one.
+        asked: the server asked (in the handshake, TLS 1.2 or 1.3, or later by renegotiating).
+        sent: ours went to the server.
+        refusal: the server refused for want of one (MISSING) or refused ours (REFUSED), by an alert or by
+            its HTTP answer; NONE when it did neither.
+        how: how that showed, for the technical details (the server's own words where it gave some).
+    """
+
+    request: CertificateRequest | None
+    asked: bool
+    sent: bool
+    refusal: ClientCertAlert
+    how: str
+
+    @property
+    def accepted(self) -> bool:
+        """The server asked, got ours, and went on to answer without refusing."""
+        return self.asked and self.sent and self.refusal is ClientCertAlert.NONE
+
+
+_REFUSING_STATUSES = frozenset({401, 403, 495, 496})
+
+
+def client_cert_state(result: HandshakeResult, hello: ServerHelloResult, given: bool) -> ClientCertState:
+    """Read the evidence of one handshake: who asked for what, what was sent, and what the server said."""
+    transcript = result.transcript
+    request = transcript.certificate_request if transcript else None
+    asked = request is not None or (result.version is TlsVersion.TLS1_2 and hello.client_cert_requested)
+    sent = bool(transcript.client_certificate_sent) if transcript is not None else given and asked
+    answer = result.http
+    how = ""
+    refused = False
+    if _client_cert_refusal(result, hello):
+        refused, how = True, f"the handshake ended with {result.tls_reason}"
+    elif answer is not None and answer.outcome in (HttpOutcome.CLIENT_CERT_REQUIRED, HttpOutcome.CLIENT_CERT_REFUSED):
+        refused, how = True, f"the first read after the handshake ended with {answer.tls_reason}"
+    elif answer is not None and answer.outcome is HttpOutcome.ANSWERED:
+        page = http_client_cert_refusal(answer.status, answer.text)
+        if page is not ClientCertAlert.NONE or (asked and not sent and answer.status in _REFUSING_STATUSES):
+            refused, how = True, f"HTTP {answer.status} {answer.reason}: {answer.text or '(no page)'}"
+    elif answer is not None and request is not None and request.renegotiation:
+        # Asked for after our request (TLS 1.2 renegotiation), then the server broke off instead of answering.
+        refused, how = True, f"the server asked again after the request, then: {answer.outcome.value} {answer.error}"
     if refused:
+        refusal = ClientCertAlert.REFUSED if sent else ClientCertAlert.MISSING
+    else:
+        refusal = ClientCertAlert.NONE
+        if answer is not None and answer.outcome is HttpOutcome.ANSWERED and answer.status in _REFUSING_STATUSES:
+            how = f"HTTP {answer.status} {answer.reason}"  # a refusal, but not about the certificate
+    return ClientCertState(request, asked, sent, refusal, how)
+
+
+def acceptable_client_cas(probes: ProbeSet) -> tuple[str, ...]:
+    """The authorities the server named for client certificates (TLS 1.2 or 1.3, or when it asked later)."""
+    for result in (probes.tls12, probes.tls13):
+        request = result.transcript.certificate_request if result.transcript else None
+        if request is not None:
+            return request.authorities
+    return probes.hello.acceptable_cas
+
+
+def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
+    """Whether the server demands a client certificate, and what it made of ours, for TLS 1.2 and 1.3.
+
+    CLIENT_CERT_OK only when the server asked, ours was sent and the server then answered without refusing;
+    a refusal by alert or by an HTTP page ("No required SSL certificate was sent", 403.7, 496) is
+    CLIENT_CERT_REQUIRED without a certificate and CLIENT_CERT_REJECTED with one.
+    """
+    given = probes.client_cert_given
+    states = [(r, client_cert_state(r, probes.hello, given)) for r in (probes.tls12, probes.tls13)]
+    cas = acceptable_client_cas(probes)
+    params = {"host": host, "cas": "; ".join(cas) if cas else "any authority it trusts (it did not name one)"}
+    lines = []
+    for result, st in states:
+        label = result.version.label
+        if st.request is not None:
+            when = "after our request (renegotiation)" if st.request.renegotiation else "during the handshake"
+            named = "; ".join(st.request.authorities) or "no authority"
+            lines.append(f"{label}: the server asked for a certificate {when}, naming {named}")
+        if st.asked:
+            lines.append(f"{label}: ours was {'sent' if st.sent else 'not sent (none given)'}")
+        if st.how:
+            lines.append(f"{label}: {st.how}")
+        elif result.accepted:
+            lines.append(f"{label}: accepted")
+    detail = "; ".join(lines)
+    if any(st.refusal is ClientCertAlert.REFUSED for _, st in states):
         return [Finding(Code.CLIENT_CERT_REJECTED, Check.CLIENT_CERT, params, detail)]
-    if required:
+    if any(st.refusal is ClientCertAlert.MISSING for _, st in states):
         return [Finding(Code.CLIENT_CERT_REQUIRED, Check.CLIENT_CERT, params, detail)]
-    answer = _main_answer(probes)
-    if probes.client_cert_given and answer is not None and answer.outcome is HttpOutcome.ANSWERED:
-        # Accepted only when we saw the server ask for it; otherwise it was never looked at.
-        code = Code.CLIENT_CERT_OK if probes.hello.client_cert_requested else Code.CLIENT_CERT_NOT_REQUESTED
-        return [Finding(code, Check.CLIENT_CERT, params, detail)]
+    if not given:
+        return []
+    answered = [
+        (r, st)
+        for r, st in states
+        if r.accepted
+        and r.http is not None
+        and r.http.outcome is HttpOutcome.ANSWERED
+        and r.http.status not in _REFUSING_STATUSES
+    ]
+    if any(st.accepted for _, st in answered):
+        return [Finding(Code.CLIENT_CERT_OK, Check.CLIENT_CERT, params, detail)]
+    if answered and not any(st.asked for _, st in states):
+        return [Finding(Code.CLIENT_CERT_NOT_REQUESTED, Check.CLIENT_CERT, params, detail)]
     return []
 
 
@@ -356,10 +475,11 @@ def server_problem(findings: Iterable[Finding]) -> bool:
     )
 
 
-def _main_answer(probes: ProbeSet) -> HttpResult | None:
+def _main_result(probes: ProbeSet) -> HandshakeResult | None:
+    """The handshake whose answer to our request counts: TLS 1.2's, or TLS 1.3's when TLS 1.2 failed."""
     for result in (probes.tls12, probes.tls13):
         if result.accepted and result.http is not None:
-            return result.http
+            return result
     return None
 
 
@@ -402,7 +522,12 @@ def _handshake_detail(result: HandshakeResult) -> str:
     return text
 
 
-def _chain_detail(chain: tuple[CertificateInfo, ...], failed: HandshakeResult | None, anchor_label: str) -> str:
+def _chain_detail(
+    chain: tuple[CertificateInfo, ...],
+    failed: HandshakeResult | None,
+    anchor_label: str,
+    completion: ChainCompletion | None = None,
+) -> str:
     lines = []
     for i, cert in enumerate(chain):
         lines.append(
@@ -413,6 +538,17 @@ def _chain_detail(chain: tuple[CertificateInfo, ...], failed: HandshakeResult | 
         lines.append(f"verification: {failed.verify_error.describe()}")
     if anchor_label:
         lines.append(f"trusted through: {anchor_label}")
+    if completion is not None:
+        got = f"HTTP {completion.fetched.status}" if completion.fetched.status else completion.fetched.error
+        outcome = (
+            f"it completes the chain ({completion.issuer})"
+            if completion.completes
+            else completion.detail or completion.fetched.error
+        )
+        lines.append(
+            f"issuer's certificate not sent; fetched from {completion.url}: {got} "
+            f"in {completion.fetched.elapsed_ms:.0f} ms; {outcome}"
+        )
     return "\n".join(lines)
 
 
@@ -423,33 +559,15 @@ def _verify_detail(result: HandshakeResult) -> str:
 def _http_detail(answer: HttpResult) -> str:
     if answer.outcome is HttpOutcome.ANSWERED:
         server = f", server {answer.server}" if answer.server else ""
-        return f"HTTP {answer.status} {answer.reason}{server} in {answer.elapsed_ms:.0f} ms"
+        page = f"; the page says: {answer.text}" if answer.text else ""
+        return f"HTTP {answer.status} {answer.reason}{server} in {answer.elapsed_ms:.0f} ms{page}"
     return f"{answer.outcome.value}: {answer.error}"
-
-
-_SUITES = {
-    0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256",
-    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
-    0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384",
-    0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
-    0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305",
-    0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305",
-    0x009C: "AES128-GCM-SHA256",
-    0x009D: "AES256-GCM-SHA384",
-    0x002F: "AES128-SHA",
-    0x0035: "AES256-SHA",
-}
-
-
-def _suite_name(number: int | None) -> str:
-    if number is None:
-        return ""
-    return _SUITES.get(number, f"0x{number:04X}")
 
 
 __all__ = [
     "ProbeSet",
     "TlsVersion",
+    "acceptable_client_cas",
     "certificate_findings",
     "client_cert_findings",
     "dns_findings",

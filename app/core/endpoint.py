@@ -3,6 +3,7 @@ to one server), then the findings. Reports progress through a callback; never ra
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import socket
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from app.core import assess
 from app.core.checks import dns, server_hello, tcp
 from app.core.checks.certificate import CertificateInfo
+from app.core.checks.chain import ChainCompletion, complete_chain
+from app.core.checks.client_cert import PresentedCopy
 from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion, handshake, version_probe_context
 from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.computer.os_stack import CurlResult, curl_request, find_curl, os_stack_findings
@@ -119,8 +122,10 @@ class EndpointCheck:
         pool: ThreadPoolExecutor,
         cancel: threading.Event | CancelFlag,
         emit: EventSink,
+        presented: PresentedCopy | None = None,
     ) -> None:
         self.target = target
+        self.presented = presented  # the user's certificate, for curl to present too
         self.settings = settings
         self.contexts = contexts
         self.slots = slots
@@ -222,12 +227,13 @@ class EndpointCheck:
         futures = self._start_probes(opener, sock)
         os_stack = self._start_os_stack(current)
         probes = self._collect(futures)
+        probes = dataclasses.replace(probes, chain_completion=self._complete_chain(probes))
 
         now = dt.datetime.now(dt.UTC)
         main = probes.tls12 if probes.tls12.negotiated else probes.tls13
         facts.protocol = main.negotiated
         facts.cipher = main.cipher
-        facts.acceptable_client_cas = probes.hello.acceptable_cas
+        facts.acceptable_client_cas = assess.acceptable_client_cas(probes)
         protocol = assess.protocol_findings(probes, address.host)
         for check in (Check.TLS12, Check.TLS13, Check.LEGACY):
             self._done(check, findings, [f for f in protocol if f.check is check])
@@ -246,8 +252,31 @@ class EndpointCheck:
         if os_stack is not None:
             curl_result = os_stack.result()  # raises Cancelled when the run was cancelled
             asked = any(f.code.value in CLIENT_CERT_ASKED for f in findings)
-            found = [] if assess.server_problem(findings) else os_stack_findings(self.target, curl_result, asked)
+            accepted = any(f.code is Code.CLIENT_CERT_OK for f in findings)
+            found = (
+                []
+                if assess.server_problem(findings)
+                else os_stack_findings(self.target, curl_result, asked, self.presented is not None, accepted)
+            )
             self._done(Check.OS_STACK, findings, found)
+
+    def _anchors_pem(self) -> str:
+        """The extra certificates this endpoint's checks trust (the user's, and the practice lab's own)."""
+        extra = (*self.settings.extra_trust, *([self.target.anchors] if self.target.anchors else []))
+        return "".join(a.pem for a in extra)
+
+    def _complete_chain(self, probes: assess.ProbeSet) -> ChainCompletion | None:
+        """When verification failed for want of an issuer the server did not send: fetch it and verify again."""
+        if any(p.verified for p in (probes.tls12, probes.tls13)):
+            return None
+        failed = next(
+            (p for p in (probes.tls12, probes.tls13) if p.outcome is HandshakeOutcome.CERT_VERIFY_FAILED), None
+        )
+        if failed is None or failed.verify_error is None or failed.verify_error.code is not Code.CERT_UNTRUSTED:
+            return None
+        return complete_chain(
+            failed.chain, self.target.address.host, self._anchors_pem(), self.budget(), self.settings.proxy
+        )
 
     def _start_os_stack(self, current: list[Check]) -> Future[CurlResult] | None:
         """The request through the system's curl, when asked for and curl exists."""
@@ -255,9 +284,7 @@ class EndpointCheck:
         if curl is None:
             return None
         self._step(Check.OS_STACK, current)
-        extra = "".join(
-            a.pem for a in (*self.settings.extra_trust, *([self.target.anchors] if self.target.anchors else []))
-        )
+        extra = self._anchors_pem()
 
         def probe() -> CurlResult:
             with self.slots.hold(self.key, self.cancel):
@@ -265,7 +292,7 @@ class EndpointCheck:
                     raise Cancelled
                 if self.abandon.is_set():  # the server does not speak TLS: curl would only wait too
                     return CurlResult(-1, "", "not tried")
-                return curl_request(curl, self.target, self.budget(), extra, self.settings.proxy)
+                return curl_request(curl, self.target, self.budget(), extra, self.settings.proxy, self.presented)
 
         return self.pool.submit(probe)
 

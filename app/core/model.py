@@ -120,7 +120,7 @@ class TargetReport:
         cipher: the cipher suite agreed.
         chain: the certificates the server sent, leaf first.
         trust: what each trust store said.
-        acceptable_client_cas: the authorities the server named for client certificates (TLS 1.2).
+        acceptable_client_cas: the authorities the server named for client certificates (TLS 1.2 or 1.3).
         elapsed_ms: time for the whole endpoint.
     """
 

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.assess import server_problem
-from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, local_findings
+from app.core.checks.client_cert import (
+    ClientCertificate,
+    ClientCertProblem,
+    PresentedCopy,
+    local_findings,
+    presented_copy,
+)
 from app.core.computer.checks import computer_findings
 from app.core.computer.java import JavaProbe, find_runtimes, probe_findings, runtime_findings, start_probe
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
@@ -131,11 +137,12 @@ class Run:
                 self._emit(RunStarted(self.targets))
                 run_findings, client_cert = self._client_cert_findings()
                 contexts = ContextFactory(self.settings.extra_trust, client_cert)
-                with ThreadPoolExecutor(1, thread_name_prefix="computer") as side:
-                    computer = side.submit(self._computer)
-                    reports = self._check_all(contexts)
-                    computer_found = computer.result()
-                reports = self._through_java(reports)
+                with self._presented_copy(client_cert) as presented:
+                    with ThreadPoolExecutor(1, thread_name_prefix="computer") as side:
+                        computer = side.submit(self._computer)
+                        reports = self._check_all(contexts, presented)
+                        computer_found = computer.result()
+                    reports = self._through_java(reports, presented)
                 for t in reports:
                     problems = " ".join(f.code.value for f in t.problems) or "no problems"
                     log.info(
@@ -186,7 +193,18 @@ class Run:
         self._emit(ComputerChecked(found))
         return found
 
-    def _through_java(self, reports: tuple[TargetReport, ...]) -> tuple[TargetReport, ...]:
+    def _presented_copy(
+        self, cert: ClientCertificate | None
+    ) -> contextlib.AbstractContextManager[PresentedCopy | None]:
+        """The user's certificate for curl and Java to present too, when they run (removed after the run)."""
+        computer = self.settings.computer
+        if cert is None or not (computer.java or computer.os_stack):
+            return contextlib.nullcontext()
+        return presented_copy(cert)
+
+    def _through_java(
+        self, reports: tuple[TargetReport, ...], presented: PresentedCopy | None = None
+    ) -> tuple[TargetReport, ...]:
         """A TLS 1.2 handshake through Java to every address that speaks TLS 1.2 (after the other checks, so
         Java never adds to their connections); each such report gains Java's findings and trust verdict."""
         probe, self._java = self._java, None
@@ -214,11 +232,15 @@ class Run:
                 self._java_running = runner
                 if self._cancel.is_set():
                     break
-                answers = runner.probe([r.target for r in group], extra, self.settings.proxy, timeout)
+                answers = runner.probe([r.target for r in group], extra, self.settings.proxy, timeout, presented)
                 self._java_running = None
                 for r in group:
                     asked = any(f.code.value in CLIENT_CERT_ASKED for f in r.findings)
-                    found, trust = probe_findings(r.target, runner.version, answers.get(r.target.id), asked)
+                    accepted = any(f.code is Code.CLIENT_CERT_OK for f in r.findings)
+                    answer = answers.get(r.target.id)
+                    found, trust = probe_findings(
+                        r.target, runner.version, answer, asked, presented is not None, accepted
+                    )
                     fresh = dataclasses.replace(r, findings=(*r.findings, *found), trust=(*r.trust, trust))
                     updated[r.target.id] = fresh
                     self._emit(CheckFinished(r.target.id, Check.JAVA, tuple(found)))
@@ -243,7 +265,7 @@ class Run:
             return local_findings(cert), cert
         return [], None
 
-    def _check_all(self, contexts: ContextFactory) -> tuple[TargetReport, ...]:
+    def _check_all(self, contexts: ContextFactory, presented: PresentedCopy | None) -> tuple[TargetReport, ...]:
         if not self.targets:
             return ()
         slots = ServerSlots(self.settings.connections_per_server)
@@ -254,7 +276,9 @@ class Run:
         ):
             futures: list[Future[TargetReport]] = [
                 endpoint_pool.submit(
-                    EndpointCheck(target, self.settings, contexts, slots, probe_pool, self._cancel, self._emit).run
+                    EndpointCheck(
+                        target, self.settings, contexts, slots, probe_pool, self._cancel, self._emit, presented
+                    ).run
                 )
                 for target in self.targets
             ]

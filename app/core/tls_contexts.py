@@ -16,6 +16,7 @@ import truststore
 from app.core.checks.certificate import der_certificates_in_pem
 from app.core.checks.client_cert import ClientCertificate
 from app.core.checks.handshake import TlsVersion, pin
+from app.core.checks.transcript import RECORDER
 from app.core.errors import TrustFileError
 
 
@@ -90,6 +91,15 @@ def load_system_store(context: ssl.SSLContext) -> None:
             return
 
 
+# What this program offers in TLS 1.2: what the programs our users run offer (the union of Windows' SChannel and
+# Java's TLS 1.2 defaults), strongest first, so that a server that only has an older choice (RSA key exchange,
+# CBC) is reached as they reach it. The choice the server makes is reported; a weak one is a warning.
+TLS12_CLIENT_CIPHERS = (
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:ECDHE+AES:DHE+AES:RSA+AESGCM:RSA+AES"
+    ":!aNULL:!eNULL:!MD5:!DSS:!PSK:!SRP:!CAMELLIA:!ARIA:!AESCCM"
+)
+
+
 class ContextFactory:
     """Makes and caches the verified contexts of one run.
 
@@ -114,8 +124,11 @@ class ContextFactory:
                 for anchors in self._anchor_sets(target_anchors):
                     ctx.load_verify_locations(cadata=anchors.pem)
                 pin(ctx, version)
+                if version is TlsVersion.TLS1_2:
+                    ctx.set_ciphers(TLS12_CLIENT_CIPHERS)
                 if self.client_cert is not None:
                     self.client_cert.load_into(ctx)
+                RECORDER.install(ctx)
                 self._cache[key] = ctx
             return self._cache[key]
 
@@ -133,6 +146,7 @@ class ContextFactory:
                     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     load_system_store(ctx)
                 ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+                RECORDER.install(ctx)
                 self._cache[key] = ctx
             return self._cache[key]
 

@@ -1,5 +1,6 @@
 """What the TLS library's errors mean: the one place that reads OpenSSL's reason strings and verification
-numbers, and the certificate errors of Windows and macOS, and turns them into this program's outcomes.
+numbers, the certificate errors of Windows and macOS, the cipher suites' names and the pages servers send when
+they refuse a client certificate, and turns them into this program's outcomes.
 
 The checks never look at ``exc.reason`` or ``exc.verify_code`` themselves; they ask this module. The same
 server must give the same finding on every system, so certificate errors are classified by *number* and by
@@ -15,6 +16,7 @@ server must give the same finding on every system, so certificate errors are cla
 
 from __future__ import annotations
 
+import re
 import ssl
 import sys
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ class HandshakeOutcome(StrEnum):
     CERT_VERIFY_FAILED = "cert_verify_failed"  # the server's certificate did not verify
     PEER_ALERT = "peer_alert"  # the server ended the handshake with another alert
     NOT_TLS = "not_tls"  # the answer was not TLS (a web page, a proxy's page)
+    NAME_REQUIRED = "name_required"  # the server did not recognise the name asked for (or none was given)
     CLOSED = "closed"  # the server closed or reset the connection during the handshake
     TIMEOUT = "timeout"
     CONNECT_FAILED = "connect_failed"  # the TCP connection for this handshake failed
@@ -88,6 +91,8 @@ NOT_TLS_REASONS = frozenset(
         "RECORD_LENGTH_MISMATCH",
     }
 )
+# The server did not recognise the name it was asked for (alert 112), or was asked for none (by IP address).
+NAME_REQUIRED_REASONS = frozenset({"TLSV1_UNRECOGNIZED_NAME", "TLSV1_ALERT_UNRECOGNIZED_NAME"})
 # This computer could not make the offer at all: never the server's answer.
 LOCAL_REASONS = frozenset({"NO_CIPHERS_AVAILABLE", "NO_PROTOCOLS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM"})
 # Alerts a server sends about the client's certificate: none was sent (TLS 1.3's alert 116) ...
@@ -120,6 +125,8 @@ def handshake_outcome(exc: ssl.SSLError) -> HandshakeOutcome:
         return HandshakeOutcome.VERSION_REFUSED
     if reason in NOT_TLS_REASONS:
         return HandshakeOutcome.NOT_TLS
+    if reason in NAME_REQUIRED_REASONS:
+        return HandshakeOutcome.NAME_REQUIRED
     if reason in LOCAL_REASONS:
         return HandshakeOutcome.LOCAL_UNSUPPORTED
     if "ALERT" in reason:
@@ -142,6 +149,89 @@ def client_cert_alert(reason: str) -> ClientCertAlert:
     if reason in CLIENT_CERT_REFUSED_REASONS:
         return ClientCertAlert.REFUSED
     return ClientCertAlert.NONE
+
+
+_IIS_SUBSTATUS = re.compile(r"\b403\.(7|13|16|17)\b")
+
+
+def http_client_cert_refusal(status: int | None, page: str) -> ClientCertAlert:
+    """Does an HTTP answer refuse for want of a (good) client certificate? nginx completes the handshake and
+    answers 400 "No required SSL certificate was sent" or "The SSL certificate error"; IIS answers 403.7
+    (required), 403.13 (revoked), 403.16 (untrusted or invalid), 403.17 (expired); others use 496 (required) and
+    495 (certificate error)."""
+    words = page.lower()
+    iis = _IIS_SUBSTATUS.search(words) if status == 403 else None
+    if status == 496 or (status == 400 and "no required ssl certificate" in words) or (iis and iis.group(1) == "7"):
+        return ClientCertAlert.MISSING
+    if status == 495 or (status == 400 and "ssl certificate error" in words) or iis:
+        return ClientCertAlert.REFUSED
+    return ClientCertAlert.NONE
+
+
+def http_name_required(status: int | None, page: str) -> bool:
+    """Does an HTTP answer refuse because the server was not asked by its name? Apache with
+    ``SSLStrictSNIVHostCheck`` answers 403 "...did not provide a hostname using Server Name Indication (SNI)";
+    421 (Misdirected Request) means the name asked for in the handshake is not this server's."""
+    return status == 421 or (status in (400, 403) and "server name indication" in page.lower())
+
+
+# ---- cipher suites ----------------------------------------------------------------------------------------------
+
+# IANA numbers of the TLS 1.2 suites a server may choose from our offer (or from the first-flight probe's), by
+# OpenSSL's names.
+SUITE_NAMES = {
+    0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256",
+    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
+    0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384",
+    0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
+    0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305",
+    0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305",
+    0x009E: "DHE-RSA-AES128-GCM-SHA256",
+    0x009F: "DHE-RSA-AES256-GCM-SHA384",
+    0xC009: "ECDHE-ECDSA-AES128-SHA",
+    0xC013: "ECDHE-RSA-AES128-SHA",
+    0xC00A: "ECDHE-ECDSA-AES256-SHA",
+    0xC014: "ECDHE-RSA-AES256-SHA",
+    0xC023: "ECDHE-ECDSA-AES128-SHA256",
+    0xC027: "ECDHE-RSA-AES128-SHA256",
+    0xC024: "ECDHE-ECDSA-AES256-SHA384",
+    0xC028: "ECDHE-RSA-AES256-SHA384",
+    0x0033: "DHE-RSA-AES128-SHA",
+    0x0039: "DHE-RSA-AES256-SHA",
+    0x009C: "AES128-GCM-SHA256",
+    0x009D: "AES256-GCM-SHA384",
+    0x002F: "AES128-SHA",
+    0x0035: "AES256-SHA",
+    0x003C: "AES128-SHA256",
+    0x003D: "AES256-SHA256",
+    0x000A: "DES-CBC3-SHA",
+}
+
+
+def suite_name(number: int | None) -> str:
+    """OpenSSL's name for a cipher suite's IANA number (``0xC02F`` for one it does not know)."""
+    if number is None:
+        return ""
+    return SUITE_NAMES.get(number, f"0x{number:04X}")
+
+
+class CipherWeakness(StrEnum):
+    """Why an agreed TLS 1.2 cipher suite is an old choice (it works, but should be updated)."""
+
+    NONE = "none"
+    NO_FORWARD_SECRECY = "no_forward_secrecy"  # RSA key exchange: a stolen server key opens recorded traffic
+    OLD_ENCRYPTION = "old_encryption"  # CBC, 3DES or RC4 rather than GCM or ChaCha20
+
+
+def cipher_weakness(name: str) -> CipherWeakness:
+    """How old a TLS 1.2 suite (by OpenSSL's name) is. TLS 1.3's suites are all modern."""
+    if not name or name.startswith("TLS_"):
+        return CipherWeakness.NONE
+    if not name.startswith(("ECDHE-", "DHE-")):
+        return CipherWeakness.NO_FORWARD_SECRECY
+    if "GCM" not in name and "CHACHA20" not in name:
+        return CipherWeakness.OLD_ENCRYPTION
+    return CipherWeakness.NONE
 
 
 # ---- certificate verification ---------------------------------------------------------------------------------
@@ -205,7 +295,7 @@ _OPENSSL: dict[int, tuple[str, Code]] = {
     9: ("X509_V_ERR_CERT_NOT_YET_VALID", Code.CERT_NOT_YET_VALID),
     10: ("X509_V_ERR_CERT_HAS_EXPIRED", Code.CERT_EXPIRED),
     18: ("X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT", Code.CERT_SELF_SIGNED),
-    19: ("X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN", Code.CERT_SELF_SIGNED),
+    19: ("X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN", Code.CERT_UNTRUSTED),  # a private root, sent along: not "self-signed"
     20: ("X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY", Code.CERT_UNTRUSTED),
     21: ("X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE", Code.CERT_UNTRUSTED),
     23: ("X509_V_ERR_CERT_REVOKED", Code.CERT_INVALID),

@@ -50,24 +50,47 @@ class Issued:
 
 
 class Authority:
-    """A certificate authority that issues lab certificates."""
+    """A certificate authority that issues lab certificates: a root, or (with ``parent``) an intermediate."""
 
-    def __init__(self, cn: str, key: CertificateIssuerPrivateKeyTypes) -> None:
+    def __init__(self, cn: str, key: CertificateIssuerPrivateKeyTypes, parent: Authority | None = None) -> None:
         now = _now()
         self.key = key
-        self.cert = (
+        self.parent = parent
+        self.cert: x509.Certificate
+        builder = (
             x509.CertificateBuilder()
             .subject_name(_name(cn))
-            .issuer_name(_name(cn))
+            .issuer_name(parent.cert.subject if parent else _name(cn))
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0 if parent else None), critical=True)
             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256())
         )
+        if parent is not None:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()), critical=False
+            )
+        self.cert = builder.sign(parent.key if parent else key, hashes.SHA256())
+
+    def child(self, cn: str) -> Authority:
+        """An intermediate authority under this one."""
+        return Authority(cn, ec.generate_private_key(ec.SECP256R1()), parent=self)
+
+    @property
+    def intermediates(self) -> tuple[x509.Certificate, ...]:
+        """The certificates a server sends after its own: this authority and those above it, up to the root
+        (which is left out, as servers should)."""
+        if self.parent is None:
+            return ()
+        return (self.cert, *self.parent.intermediates)
+
+    @property
+    def der(self) -> bytes:
+        """The authority's certificate, DER (as served at an Authority Information Access address)."""
+        return self.cert.public_bytes(serialization.Encoding.DER)
 
     @property
     def pem(self) -> str:
@@ -83,8 +106,10 @@ class Authority:
         key: PrivateKeyTypes | None = None,
         client: bool = False,
         subject: str | None = None,
+        ca_issuers: str | None = None,
     ) -> Issued:
-        """Issue a server (or client) certificate."""
+        """Issue a server (or client) certificate; ``ca_issuers`` is the address where this authority's own
+        certificate can be fetched (Authority Information Access), as public authorities write it."""
         now = _now()
         key = key or ec.generate_private_key(ec.SECP256R1())
         sans: list[x509.GeneralName] = []
@@ -111,7 +136,12 @@ class Authority:
         )
         if sans and not client:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        return Issued(builder.sign(self.key, hashes.SHA256()), key)
+        if ca_issuers:
+            access = x509.AccessDescription(
+                x509.oid.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers)
+            )
+            builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
+        return Issued(builder.sign(self.key, hashes.SHA256()), key, self.intermediates)
 
     def issue_sha1(self) -> Issued:
         """A server certificate signed with SHA-1, which ``cryptography`` no longer signs: we sign a SHA-256
@@ -155,6 +185,8 @@ class LabPki:
         self.ca = Authority("TLS Readiness Practice Lab CA", rsa.generate_private_key(65537, 2048))
         self.stranger = Authority("Unknown Practice CA", ec.generate_private_key(ec.SECP256R1()))
         self.client_ca = Authority("Practice Client Certificates CA", ec.generate_private_key(ec.SECP256R1()))
+        self.issuing = self.ca.child("TLS Readiness Practice Issuing CA")  # an intermediate, as public CAs use
+        self.private_root = Authority("Practice Private Company Root", ec.generate_private_key(ec.SECP256R1()))
         self.client = self.client_ca.issue(("client",), client=True, subject=CLIENT_SUBJECT)
 
     def client_p12(self, password: str) -> bytes:

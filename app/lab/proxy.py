@@ -1,4 +1,5 @@
-"""A practice HTTP proxy on 127.0.0.1: CONNECT tunnels, optional Basic credentials, and addresses it refuses.
+"""A practice HTTP proxy on 127.0.0.1: CONNECT tunnels, plain ``GET http://...`` requests (as certificate
+issuers' and revocation addresses are fetched), optional Basic credentials, and addresses it refuses.
 
 It opens tunnels only to this computer (loopback addresses): anything else is refused with 403, so the
 practice proxy can never reach out to the network.
@@ -12,18 +13,20 @@ import ipaddress
 import select
 import socket
 import threading
+from urllib.parse import urlsplit
 
 from app.lab.server import read_head
 
 
 class PracticeProxy:
-    """A small CONNECT proxy. ``tunnels`` counts the tunnels it opened (for tests)."""
+    """A small HTTP proxy. ``tunnels`` counts the tunnels it opened, ``forwarded`` the plain requests (for tests)."""
 
     def __init__(self, username: str = "", password: str = "", refuse: tuple[str, ...] = ()) -> None:
         self.username = username
         self.password = password
         self.refuse = refuse
         self.tunnels = 0
+        self.forwarded = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._sock = socket.socket()
@@ -68,7 +71,8 @@ class PracticeProxy:
             lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
             method, target, *_ = ([*lines[0].split(" "), "", ""])[:3]
             headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-            if method != "CONNECT":
+            plain = method in ("GET", "POST") and target.startswith("http://")
+            if method != "CONNECT" and not plain:
                 conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
                 return
             if self.username and not self._authorized(headers.get("proxy-authorization", "")):
@@ -77,8 +81,12 @@ class PracticeProxy:
                     b"\r\nContent-Length: 0\r\n\r\n"
                 )
                 return
-            host, _, port = target.rpartition(":")
-            host = host.strip("[]")
+            if plain:
+                parts = urlsplit(target)
+                host, port = parts.hostname or "", str(parts.port or 80)
+            else:
+                host, _, port = target.rpartition(":")
+                host = host.strip("[]")
             if host in self.refuse or not _is_loopback(host) or not port.isdigit():
                 conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
                 return
@@ -87,9 +95,17 @@ class PracticeProxy:
             except OSError:
                 conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
                 return
-            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            with self._lock:
-                self.tunnels += 1
+            if plain:  # forward the request in origin form, without the proxy's own header
+                path = urlsplit(target).path or "/"
+                kept = [line for line in lines[1:] if not line.lower().startswith("proxy-authorization:")]
+                rest = head.split(b"\r\n\r\n", 1)[1]
+                upstream.sendall(("\r\n".join([f"{method} {path} HTTP/1.0", *kept]) + "\r\n\r\n").encode() + rest)
+                with self._lock:
+                    self.forwarded += 1
+            else:
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                with self._lock:
+                    self.tunnels += 1
             _pump(conn, upstream, self._stop)
         except OSError:
             pass

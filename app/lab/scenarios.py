@@ -65,7 +65,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("reset", Behaviour.RESET, (Code.TCP_OK, Code.CONNECTION_RESET)),
     Scenario("refused", Behaviour.REFUSED, (Code.TCP_REFUSED,)),
     Scenario("no-answer", Behaviour.BACKLOG_FULL, (Code.TCP_TIMEOUT,)),
+    # Seen on real server software (tests/test_real_servers.py), reproduced here with Python's own server:
+    Scenario("missing-intermediate", Behaviour.TLS, (Code.TLS12_OK, Code.CERT_CHAIN_INCOMPLETE)),
+    Scenario("private-root", Behaviour.TLS, (Code.TLS12_OK, Code.CERT_UNTRUSTED)),
+    Scenario("rsa-key-exchange", Behaviour.TLS, (Code.TLS12_OK, Code.TLS12_WEAK_CIPHER, Code.HTTP_OK)),
+    Scenario("name-required", Behaviour.TLS, (Code.TLS_NAME_REQUIRED,)),
+    Scenario("client-cert-page", Behaviour.TLS, (Code.TLS12_OK, Code.CLIENT_CERT_REQUIRED)),
 )
+# Addressed by number (127.0.0.1), so that no name is sent: the server that needs one refuses.
+BY_NUMBER = frozenset({"name-required"})
 
 SCENARIO_NAMES = frozenset(s.name for s in SCENARIOS)
 

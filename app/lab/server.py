@@ -7,6 +7,7 @@ optionally on fixed ports). Every server stops when :meth:`PracticeLab.stop` is 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import selectors
 import socket
@@ -21,9 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from app.core.keyload import load_cert_and_key
 from app.core.tls_contexts import TrustAnchors
 from app.lab.pki import Issued, LabPki, self_signed
-from app.lab.scenarios import SCENARIOS, Behaviour, Scenario
+from app.lab.scenarios import BY_NUMBER, SCENARIOS, Behaviour, Scenario
 
 LAB_HOST = "127.0.0.1"
+ISSUER = "issuer"  # the lab's one plain-HTTP helper: where its issuing authority's certificate can be fetched
 URL_HOST = "localhost"
 IO_TIMEOUT = 5.0
 
@@ -50,10 +52,21 @@ def _context(
     return ctx
 
 
-def _contexts(pki: LabPki) -> dict[str, ssl.SSLContext]:
+def _refuse_without_a_name(sock: ssl.SSLObject, name: str | None, ctx: ssl.SSLContext) -> int | None:
+    """A server holding several services: a handshake that names none is refused (alert unrecognized_name)."""
+    return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME if name is None else None
+
+
+def _contexts(pki: LabPki, issuer_url: str) -> dict[str, ssl.SSLContext]:
     now = dt.datetime.now(dt.UTC)
     ca = pki.ca
     good = ca.issue()
+    name_required = _context(good)
+    name_required.sni_callback = _refuse_without_a_name
+    client_page = _context(good, client_ca=pki.client_ca.pem)
+    client_page.verify_mode = ssl.CERT_OPTIONAL  # the handshake takes none; the answer refuses (as nginx does)
+    leaf_only = dataclasses.replace(pki.issuing.issue(ca_issuers=issuer_url), chain=())
+    private = pki.private_root.issue()
     legacy = "DEFAULT:@SECLEVEL=0"
     v10, v11, v12, v13 = ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
     return {
@@ -76,6 +89,13 @@ def _contexts(pki: LabPki) -> dict[str, ssl.SSLContext]:
         "client-cert-tls13": _context(good, client_ca=pki.client_ca.pem),
         "forbidden": _context(good),
         "wrong-path": _context(good),
+        "missing-intermediate": _context(leaf_only),
+        "private-root": _context(dataclasses.replace(private, chain=(pki.private_root.cert,))),
+        "rsa-key-exchange": _context(
+            ca.issue(key=rsa.generate_private_key(65537, 2048)), high=v12, ciphers="AES256-GCM-SHA384"
+        ),
+        "name-required": name_required,
+        "client-cert-page": client_page,
     }
 
 
@@ -99,12 +119,18 @@ class PracticeLab:
         self._stop = threading.Event()
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
+        self._issuer = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # plain HTTP: the issuer's certificate
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def start(self) -> PracticeLab:
         """Open every server and start serving in a background thread."""
-        contexts = _contexts(self.pki)
+        # Where the "missing intermediate" server's certificate says its issuer can be fetched (plain HTTP).
+        self._issuer.bind((LAB_HOST, 0))
+        self._issuer.listen(16)
+        self._issuer.setblocking(False)
+        self._selector.register(self._issuer, selectors.EVENT_READ, ISSUER)
+        contexts = _contexts(self.pki, f"http://{LAB_HOST}:{self._issuer.getsockname()[1]}/issuing-ca.der")
         for index, scenario in enumerate(SCENARIOS):
             port = 0 if self._port_base is None else self._port_base + index
             self._listeners[scenario.name] = self._open(scenario, contexts.get(scenario.name), port)
@@ -115,7 +141,8 @@ class PracticeLab:
 
     def url(self, name: str) -> str:
         """The https address of a scenario's server."""
-        return f"https://{URL_HOST}:{self._listeners[name].port}/"
+        host = LAB_HOST if name in BY_NUMBER else URL_HOST
+        return f"https://{host}:{self._listeners[name].port}/"
 
     def port(self, name: str) -> int:
         """The port of a scenario's server."""
@@ -133,7 +160,13 @@ class PracticeLab:
         if self._thread is not None:
             self._thread.join(timeout=2)
         with self._lock:
-            for sock in [*(li.sock for li in self._listeners.values()), *self._held, self._wake_r, self._wake_w]:
+            for sock in [
+                *(li.sock for li in self._listeners.values()),
+                *self._held,
+                self._issuer,
+                self._wake_r,
+                self._wake_w,
+            ]:
                 with contextlib.suppress(OSError):
                     sock.close()
             self._held.clear()
@@ -172,6 +205,11 @@ class PracticeLab:
             for key, _ in self._selector.select(timeout=0.5):
                 if key.data is None:
                     return
+                if key.data == ISSUER:
+                    with contextlib.suppress(OSError):
+                        conn, _ = self._issuer.accept()
+                        threading.Thread(target=self._serve_issuer, args=(conn,), daemon=True).start()
+                    continue
                 listener = self._listeners[key.data]
                 try:
                     conn, _ = listener.sock.accept()
@@ -203,6 +241,11 @@ class PracticeLab:
             assert listener.context is not None
             with listener.context.wrap_socket(conn, server_side=True) as tls:
                 read_head(tls)
+                if listener.scenario.name == "client-cert-page" and not tls.getpeercert():
+                    # nginx with ssl_verify_client: the handshake went through; the answer refuses.
+                    page = "<html><head><title>400 No required SSL certificate was sent</title></head></html>\n"
+                    tls.sendall(_http(400, "Bad Request", page))
+                    return
                 status = listener.scenario.http_status
                 reason = {200: "OK", 403: "Forbidden", 404: "Not Found"}.get(status, "OK")
                 tls.sendall(_http(status, reason, f"Practice lab: {listener.scenario.name}\n"))
@@ -211,6 +254,20 @@ class PracticeLab:
         finally:
             if behaviour is not Behaviour.SILENT:
                 conn.close()
+
+    def _serve_issuer(self, conn: socket.socket) -> None:
+        """The issuing authority's certificate, as a public authority's web server serves it (DER)."""
+        try:
+            conn.setblocking(True)
+            conn.settimeout(IO_TIMEOUT)
+            read_head(conn)
+            body = self.pki.issuing.der
+            head = f"HTTP/1.0 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {len(body)}\r\n\r\n"
+            conn.sendall(head.encode() + body)
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
 
 def read_head(sock: socket.socket, limit: int = 16384) -> bytes:

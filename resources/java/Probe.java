@@ -1,14 +1,17 @@
 // TLS Readiness Checker's Java probe: a TLS 1.2 handshake to each address through this Java, with Java's own
-// trust store (cacerts) plus any extra certificates. Run as `java Probe.java` (Java 11 or newer).
+// trust store (cacerts) plus any extra certificates, presenting the user's certificate when one is given, then one
+// HTTP request. Run as `java Probe.java` (Java 11 or newer) or from its compiled class.
 //
 // Standard input, one command per line:
 //   ca <path>                       extra trusted certificates (PEM), added to Java's own
 //   proxy <host> <port> [<base64>]  go through this HTTP proxy (base64 of user:password, never on the command line)
-//   target <id> <host> <port> <timeout-ms>
+//   clientcert <path>               present this PKCS#12 file's certificate when a server asks for one ...
+//   clientpass <base64>             ... opened with this password (on standard input, never on the command line)
+//   target <id> <host> <port> <timeout-ms> [<path>]
 //   go                              probe every target, then exit
 // Standard output: "java<TAB>version<TAB>default protocols", then one line per target:
-//   "result<TAB>id<TAB>kind<TAB>protocol<TAB>cipher<TAB>message" where kind is ok, cert, handshake, connect,
-//   timeout or proxy; then "done".
+//   "result<TAB>id<TAB>kind<TAB>protocol<TAB>cipher<TAB>message<TAB>http status<TAB>page" where kind is ok, cert,
+//   name (the certificate does not name the server), handshake, connect, timeout or proxy; then "done".
 import java.io.*;
 import java.net.*;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +22,8 @@ import java.util.concurrent.*;
 import javax.net.ssl.*;
 
 public class Probe {
-    static String proxyHost, proxyAuth;
+    static String proxyHost, proxyAuth, clientCert;
+    static char[] clientPass;
     static int proxyPort;
 
     public static void main(String[] args) throws Exception {
@@ -37,14 +41,18 @@ public class Probe {
                 proxyHost = p[1];
                 proxyPort = Integer.parseInt(p[2]);
                 proxyAuth = p.length > 3 ? p[3] : null;
+            } else if (p[0].equals("clientcert")) clientCert = line.substring(11);
+            else if (p[0].equals("clientpass")) {
+                clientPass = new String(Base64.getDecoder().decode(p[1]), StandardCharsets.UTF_8).toCharArray();
             } else if (p[0].equals("target")) targets.add(p);
         }
         SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, new TrustManager[] {trustManager(caFiles)}, null);
+        context.init(keyManagers(), new TrustManager[] {trustManager(caFiles)}, null);
         ExecutorService pool = Executors.newFixedThreadPool(8);
         List<Future<String>> results = new ArrayList<>();
         for (String[] t : targets) {
-            results.add(pool.submit(() -> probe(context, t[1], t[2], Integer.parseInt(t[3]), Integer.parseInt(t[4]))));
+            String path = t.length > 5 ? t[5] : "/";
+            results.add(pool.submit(() -> probe(context, t[1], t[2], Integer.parseInt(t[3]), Integer.parseInt(t[4]), path)));
         }
         for (Future<String> r : results) System.out.println(r.get());
         System.out.println("done");
@@ -52,7 +60,7 @@ public class Probe {
         pool.shutdownNow();
     }
 
-    static String probe(SSLContext context, String id, String host, int port, int timeout) {
+    static String probe(SSLContext context, String id, String host, int port, int timeout, String path) {
         try (Socket raw = open(host, port, timeout)) {
             SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(raw, host, port, true);
             s.setEnabledProtocols(new String[] {"TLSv1.2"});
@@ -62,16 +70,68 @@ public class Probe {
             s.setSoTimeout(timeout);
             s.startHandshake();
             SSLSession session = s.getSession();
-            return line(id, "ok", session.getProtocol(), session.getCipherSuite(), "");
+            String[] answer = ask(s, host, port, path);
+            return line(id, "ok", session.getProtocol(), session.getCipherSuite(), "", answer[0], answer[1]);
         } catch (SSLHandshakeException e) {
-            return line(id, isCertificateProblem(e) ? "cert" : "handshake", "", "", e.toString());
+            String kind = isNameProblem(e) ? "name" : isCertificateProblem(e) ? "cert" : "handshake";
+            return line(id, kind, "", "", e.toString(), "", "");
         } catch (SocketTimeoutException e) {
-            return line(id, "timeout", "", "", e.toString());
+            return line(id, "timeout", "", "", e.toString(), "", "");
         } catch (ProxyRefused e) {
-            return line(id, "proxy", "", "", e.getMessage());
+            return line(id, "proxy", "", "", e.getMessage(), "", "");
         } catch (Exception e) {
-            return line(id, "connect", "", "", e.toString());
+            return line(id, "connect", "", "", e.toString(), "", "");
         }
+    }
+
+    // One GET after the handshake: a server may refuse the certificate only in its answer (nginx's 400 page, IIS's
+    // 403.7). Returns the status and the start of the answer; empty when none came.
+    static String[] ask(SSLSocket s, String host, int port, String path) {
+        try {
+            OutputStream out = s.getOutputStream();
+            String authority = port == 443 ? host : host + ":" + port;
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: " + authority + "\r\nUser-Agent: TLS-Readiness-Checker Java probe"
+                + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            byte[] buffer = new byte[4096];
+            int n;
+            String text = "", status = "";
+            while (got.size() < 8192 && (n = in.read(buffer)) > 0) {
+                got.write(buffer, 0, n);
+                text = got.toString("ISO-8859-1");
+                String[] first = text.split("\r\n", 2)[0].split(" ");
+                status = first.length > 1 && first[0].startsWith("HTTP/") ? first[1] : "";
+                // Only refusals come with a page worth reading (its words say why); for others the head is enough.
+                if (text.contains("\r\n\r\n") && !status.matches("400|401|403|421|495|496")) break;
+            }
+            return new String[] {status, text};
+        } catch (IOException e) {
+            return new String[] {"", "no answer: " + e};
+        }
+    }
+
+    // Java's host name check (sun.security.util.HostnameChecker) says "No name matching ... found" or "No subject
+    // alternative names ...": the certificate is trusted but names another server.
+    static boolean isNameProblem(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            String m = c.getMessage();
+            if (c instanceof CertificateException && m != null
+                && (m.startsWith("No name matching") || m.startsWith("No subject alternative"))) return true;
+        }
+        return false;
+    }
+
+    static KeyManager[] keyManagers() throws Exception {
+        if (clientCert == null) return null;
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        try (InputStream in = new FileInputStream(clientCert)) {
+            keys.load(in, clientPass);
+        }
+        KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        factory.init(keys, clientPass);
+        return factory.getKeyManagers();
     }
 
     static boolean isCertificateProblem(Throwable e) {
@@ -110,8 +170,10 @@ public class Probe {
         return s;
     }
 
-    static String line(String id, String kind, String protocol, String cipher, String message) {
-        return String.join("\t", "result", id, kind, protocol, cipher, message.replaceAll("[\\t\\r\\n]", " "));
+    static String line(String id, String kind, String protocol, String cipher, String message, String status,
+                       String page) {
+        return String.join("\t", "result", id, kind, protocol, cipher, message.replaceAll("[\\t\\r\\n]", " "),
+            status, page.replaceAll("[\\t\\r\\n]", " "));
     }
 
     static X509TrustManager trustManager(List<String> caFiles) throws Exception {

@@ -115,12 +115,6 @@ def setup_prefix(lane: Lane, fresh: bool) -> Callable[[Log], str]:
 
 # ---- the steps -------------------------------------------------------------------------------------------------
 
-# Practice scenarios whose promise cannot be kept under Wine, with the reason (README, "Known limits of Wine").
-WINE_SCENARIO_LIMITS = {
-    "untrusted": "Wine's chain verification accepts an unknown root (this computer's store 'trusts' it)",
-    "self-signed": "Wine's chain verification accepts an unknown root (this computer's store 'trusts' it)",
-}
-
 
 def version() -> str:
     """The program's version, from app/__init__.py."""
@@ -368,7 +362,9 @@ def pe_machine(path: Path) -> str:
 def compare_with_scenarios(report: dict[str, object], log: Log) -> str:
     """Every practice scenario's promised codes, in a report made under Wine (the known limits excepted)."""
     sys.path.insert(0, str(ROOT))
+    from app.core.system import WINE_TRUSTS_UNKNOWN_ROOTS
     from app.lab.scenarios import SCENARIOS
+    from app.selftest import NEEDS_AN_HONEST_ROOT_CHECK
 
     targets = report["targets"]
     assert isinstance(targets, list)
@@ -382,9 +378,9 @@ def compare_with_scenarios(report: dict[str, object], log: Log) -> str:
             problems.append(f"{scenario.name}: INTERNAL_ERROR")
             continue
         missing = sorted(c.name for c in scenario.expect if c.name not in codes)
-        if scenario.name in WINE_SCENARIO_LIMITS:
+        if scenario.name in NEEDS_AN_HONEST_ROOT_CHECK:
             skipped.append(scenario.name)
-            log.write(f"SKIP {scenario.name}: {WINE_SCENARIO_LIMITS[scenario.name]} (got {sorted(codes)})")
+            log.write(f"SKIP {scenario.name}: {WINE_TRUSTS_UNKNOWN_ROOTS} (got {sorted(codes)})")
         elif missing:
             problems.append(f"{scenario.name} lacks {', '.join(missing)} (got {', '.join(sorted(codes))})")
         else:

@@ -7,14 +7,20 @@ memory (see :mod:`app.core.keyload` for how ``ssl`` gets it).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import secrets
 import ssl
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -53,6 +59,50 @@ class ClientCertificate:
                 x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM) for der in self.chain
             )
         load_cert_and_key(context, pem, self._key)
+
+
+@dataclass(frozen=True)
+class PresentedCopy:
+    """A one-time copy of the user's certificate for the other programs that present it (curl, Java): a
+    PKCS#12 file that only this user can read, locked with a random password made for it (never the user's),
+    which goes to them on their standard input. :func:`presented_copy` removes it when the run is over.
+
+    Attributes:
+        path: the file.
+        password: its one-time password (kept out of every text the program shows or writes).
+    """
+
+    path: str
+    password: str = field(repr=False)
+
+
+@contextmanager
+def presented_copy(cert: ClientCertificate) -> Iterator[PresentedCopy]:
+    """Write :class:`PresentedCopy` for ``cert``; the file is removed when the ``with`` block ends.
+
+    The copy uses the PKCS#12 encryption every reader takes (Java 8, Windows, OpenSSL 3): its password is random
+    and the file lives only as long as the run.
+    """
+    password = secrets.token_urlsafe(24)
+    with tolerant_x509():
+        certs = [x509.load_der_x509_certificate(der) for der in cert.chain]
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(50_000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .hmac_hash(hashes.SHA1())  # noqa: S303 - the integrity check every reader (Java 8 too) takes
+        .build(password.encode())
+    )
+    key = cast(pkcs12.PKCS12PrivateKeyTypes, cert._key)  # a key that opened from a .p12 or PEM file
+    data = pkcs12.serialize_key_and_certificates(b"tls-readiness", key, certs[0], certs[1:] or None, encryption)
+    fd, path = tempfile.mkstemp(prefix="tlsrc-cert-", suffix=".p12")  # readable by this user only
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        yield PresentedCopy(path, password)
+    finally:
+        with suppress(OSError):
+            os.unlink(path)
 
 
 @dataclass(frozen=True)

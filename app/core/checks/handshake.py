@@ -7,6 +7,7 @@ accept TLS 1.0?" in its own isolated context. Each returns a :class:`HandshakeRe
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import ssl
 import time
@@ -18,6 +19,7 @@ from enum import StrEnum
 from app.core.checks import http
 from app.core.checks.certificate import peer_chain, verified_chain
 from app.core.checks.dns import ResolvedAddress
+from app.core.checks.transcript import RECORDER, Transcript
 from app.core.net import Budget, Opener, StepTimeout, close_quietly, connect, ssl_step
 from app.core.tls_errors import (
     HandshakeOutcome,
@@ -79,6 +81,8 @@ class HandshakeResult:
         chain: the certificates the server sent, DER, leaf first (also after a failed verification).
         anchor: the trusted root that verification ended at, DER (empty when not verified).
         http: the answer to our request after the handshake, when one was made.
+        transcript: the handshake's messages and alerts as OpenSSL saw them (the server's certificate request,
+            whether ours was sent, a renegotiation), when the context reports them.
         elapsed_ms: handshake time (connection included when this handshake opened its own).
     """
 
@@ -93,6 +97,7 @@ class HandshakeResult:
     chain: tuple[bytes, ...] = ()
     anchor: bytes = b""
     http: http.HttpResult | None = None
+    transcript: Transcript | None = None
     elapsed_ms: float = 0.0
 
     @property
@@ -122,6 +127,7 @@ def version_probe_context(version: TlsVersion) -> ssl.SSLContext:
     context.verify_mode = ssl.CERT_NONE
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
     pin(context, version)
+    RECORDER.install(context)
     return context
 
 
@@ -160,16 +166,40 @@ def handshake(
             )
         except OSError as exc:
             return HandshakeResult(version, HandshakeOutcome.CONNECT_FAILED, error=str(exc), elapsed_ms=ms())
-    sslsock: ssl.SSLSocket | None = None
     try:
         sslsock = ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False, suppress_ragged_eofs=False)
+    except ValueError as exc:  # e.g. a host name the ssl module will not take
+        close_quietly(sock)
+        return HandshakeResult(version, HandshakeOutcome.ERROR, error=str(exc), elapsed_ms=ms())
+    except OSError as exc:  # the connection broke before TLS began
+        close_quietly(sock)
+        return HandshakeResult(version, HandshakeOutcome.CLOSED, error=str(exc), elapsed_ms=ms())
+    try:
+        with RECORDER.recording(sslsock) as transcript:
+            result = _handshake_and_ask(sslsock, ctx, version, budget, host, port, request_path, ms)
+            return dataclasses.replace(result, transcript=transcript())
+    finally:
+        close_quietly(sslsock)
+
+
+def _handshake_and_ask(
+    sslsock: ssl.SSLSocket,
+    ctx: ssl.SSLContext,
+    version: TlsVersion,
+    budget: Budget,
+    host: str,
+    port: int,
+    request_path: str | None,
+    ms: Callable[[], float],
+) -> HandshakeResult:
+    try:
         ssl_step(sslsock, sslsock.do_handshake, budget)
     except StepTimeout:
         return HandshakeResult(
             version,
             HandshakeOutcome.TIMEOUT,
             error="the handshake did not finish in time",
-            chain=_chain_of(sslsock),
+            chain=peer_chain(sslsock),
             elapsed_ms=ms(),
         )
     except ssl.SSLCertVerificationError as exc:
@@ -179,20 +209,20 @@ def handshake(
             tls_reason=reason_of(exc),
             verify_error=verify_error(exc, verifier_of(ctx)),
             error=str(exc),
-            chain=_chain_of(sslsock),
+            chain=peer_chain(sslsock),
             elapsed_ms=ms(),
         )
     except ssl.SSLError as exc:
         # When the server ends the handshake after our side verified its certificate (a refused client
         # certificate in TLS 1.2), OpenSSL still holds the verified chain: the certificate did verify.
-        checked = verified_chain(sslsock) if sslsock is not None and ctx.verify_mode == ssl.CERT_REQUIRED else ()
+        checked = verified_chain(sslsock) if ctx.verify_mode == ssl.CERT_REQUIRED else ()
         return HandshakeResult(
             version,
             handshake_outcome(exc),
             verified=bool(checked),
             tls_reason=reason_of(exc),
             error=str(exc),
-            chain=_chain_of(sslsock),
+            chain=peer_chain(sslsock),
             anchor=checked[-1] if checked else b"",
             elapsed_ms=ms(),
         )
@@ -201,36 +231,23 @@ def handshake(
             version,
             HandshakeOutcome.CLOSED,
             error=str(exc) or type(exc).__name__,
-            chain=_chain_of(sslsock),
+            chain=peer_chain(sslsock),
             elapsed_ms=ms(),
         )
-    except ValueError as exc:  # e.g. a host name the ssl module will not take
-        close_quietly(sock)
-        return HandshakeResult(version, HandshakeOutcome.ERROR, error=str(exc), elapsed_ms=ms())
-    else:
-        handshake_ms = ms()
-        cipher = sslsock.cipher()
-        negotiated = sslsock.version() or ""
-        verified = ctx.verify_mode == ssl.CERT_REQUIRED
-        chain = peer_chain(sslsock)
-        anchor = (verified_chain(sslsock) or (b"",))[-1] if verified else b""
-        answer = None
-        if request_path is not None:
-            answer = http.exchange(sslsock, host, port, request_path, budget.fresh())
-        return HandshakeResult(
-            version,
-            HandshakeOutcome.ACCEPTED,
-            verified=verified,
-            negotiated=negotiated,
-            cipher=cipher[0] if cipher else "",
-            chain=chain,
-            anchor=anchor,
-            http=answer,
-            elapsed_ms=handshake_ms,
-        )
-    finally:
-        close_quietly(sslsock or sock)
-
-
-def _chain_of(sslsock: ssl.SSLSocket | None) -> tuple[bytes, ...]:
-    return peer_chain(sslsock) if sslsock is not None else ()
+    handshake_ms = ms()
+    cipher = sslsock.cipher()
+    verified = ctx.verify_mode == ssl.CERT_REQUIRED
+    answer = None
+    if request_path is not None:
+        answer = http.exchange(sslsock, host, port, request_path, budget.fresh())
+    return HandshakeResult(
+        version,
+        HandshakeOutcome.ACCEPTED,
+        verified=verified,
+        negotiated=sslsock.version() or "",
+        cipher=cipher[0] if cipher else "",
+        chain=peer_chain(sslsock),
+        anchor=(verified_chain(sslsock) or (b"",))[-1] if verified else b"",
+        http=answer,
+        elapsed_ms=handshake_ms,
+    )

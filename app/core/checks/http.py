@@ -6,7 +6,12 @@ first read) and an HTTP 403 (the certificate has no access to that application i
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import html
+import re
 import ssl
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -15,6 +20,12 @@ from app.core.net import Budget, StepTimeout, recv_some, send_all
 from app.core.tls_errors import ClientCertAlert, client_cert_alert, reason_of
 
 MAX_HEADER_BYTES = 32 * 1024
+MAX_PAGE_BYTES = 8 * 1024
+PAGE_SECONDS = 1.0  # at most this long for the page's words once its status line is in
+# Answers whose page may say why (nginx's "No required SSL certificate was sent" comes as a 400, IIS's
+# "403.7 - Client certificate required" as a 403, Apache's "did not provide a hostname using Server Name
+# Indication" as a 403, other servers use 495 and 496): their words are read too.
+PAGE_STATUSES = frozenset({400, 401, 403, 421, 495, 496})
 
 
 class HttpOutcome(StrEnum):
@@ -39,6 +50,7 @@ class HttpResult:
         reason: the status line's reason text.
         server: the ``Server`` header, when sent.
         tls_reason: the OpenSSL reason code when TLS ended the exchange (``TLSV13_ALERT_CERTIFICATE_REQUIRED``).
+        text: the page's own words, shortened (read only for answers that may explain a refusal).
         error: a technical description when something went wrong.
         elapsed_ms: time from sending the request to the answer.
     """
@@ -48,6 +60,7 @@ class HttpResult:
     reason: str = ""
     server: str = ""
     tls_reason: str = ""
+    text: str = ""
     error: str = ""
     elapsed_ms: float = 0.0
 
@@ -90,7 +103,34 @@ def exchange(sslsock: ssl.SSLSocket, host: str, port: int, path: str, budget: Bu
         return _failure(exc, budget)
     if write_error is not None and not head:
         return _failure(write_error, budget)
-    return parse_head(head, budget.elapsed_ms())
+    answer = parse_head(head, budget.elapsed_ms())
+    if answer.status in PAGE_STATUSES:
+        page = head.partition(b"\r\n\r\n")[2] + _more_of_the_page(sslsock, budget)
+        answer = dataclasses.replace(answer, text=page_words(page))
+    return answer
+
+
+def _more_of_the_page(sslsock: ssl.SSLSocket, budget: Budget) -> bytes:
+    """What else of the page arrives within a short time (we asked the server to close when done)."""
+    short = Budget(min(PAGE_SECONDS, max(0.0, budget.deadline - time.monotonic())), budget.cancel)
+    data = b""
+    with contextlib.suppress(StepTimeout, OSError):
+        while len(data) < MAX_PAGE_BYTES:
+            more = recv_some(sslsock, short)
+            if not more:
+                break
+            data += more
+    return data
+
+
+def page_words(body: bytes, limit: int = 300) -> str:
+    """A web page's words without its markup: its title and text, shortened (for the details, and to know
+    what a refusal page says)."""
+    text = body[:MAX_PAGE_BYTES].decode("utf-8", "replace")
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", text)
+    text = html.unescape(re.sub(r"(?s)<[^>]*>", " ", text))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _failure(exc: OSError, budget: Budget) -> HttpResult:

@@ -12,7 +12,8 @@ import struct
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.core.der import DerError, name_to_text
+from app.core.checks.transcript import ALERT_NAMES, certificate_request_authorities
+from app.core.der import DerError
 from app.core.net import Budget, StepTimeout, close_quietly, recv_some, send_all
 
 _CIPHERS = (
@@ -46,30 +47,6 @@ _CIPHERS = (
 _GROUPS = (0x001D, 0x0017, 0x0018, 0x0019, 0x0100)
 _SIGALGS = (0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0201, 0x0203)
 _MAX_FLIGHT = 256 * 1024
-
-ALERT_NAMES = {
-    0: "close_notify",
-    10: "unexpected_message",
-    20: "bad_record_mac",
-    22: "record_overflow",
-    40: "handshake_failure",
-    42: "bad_certificate",
-    43: "unsupported_certificate",
-    44: "certificate_revoked",
-    45: "certificate_expired",
-    46: "certificate_unknown",
-    47: "illegal_parameter",
-    48: "unknown_ca",
-    49: "access_denied",
-    50: "decode_error",
-    51: "decrypt_error",
-    70: "protocol_version",
-    71: "insufficient_security",
-    80: "internal_error",
-    86: "inappropriate_fallback",
-    112: "unrecognized_name",
-    116: "certificate_required",
-}
 
 
 class HelloOutcome(StrEnum):
@@ -231,18 +208,7 @@ class _Flight:
 
     def _certificate_request(self, body: bytes) -> None:
         self.requested = True
-        pos = 1 + body[0]  # certificate types
-        sig_len = struct.unpack("!H", body[pos : pos + 2])[0]
-        pos += 2 + sig_len
-        total = struct.unpack("!H", body[pos : pos + 2])[0]
-        pos += 2
-        end = pos + total
-        names = []
-        while pos < end:
-            size = struct.unpack("!H", body[pos : pos + 2])[0]
-            names.append(name_to_text(body[pos + 2 : pos + 2 + size]))
-            pos += 2 + size
-        self.cas = tuple(names)
+        self.cas = certificate_request_authorities(body, tls13=False)
 
     def result(self, outcome: HelloOutcome, alert: str = "", error: str = "") -> ServerHelloResult:
         return ServerHelloResult(outcome, self.version, self.cipher, self.chain, self.requested, self.cas, alert, error)

@@ -18,12 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.checks.client_cert import PresentedCopy
+from app.core.checks.http import page_words
 from app.core.findings import Check, Code, Finding
 from app.core.model import StoreVerdict, Target, TrustResult
 from app.core.net import CancelFlag
 from app.core.processes import run_program
 from app.core.proxy import ProxySettings
 from app.core.resources import resource_path
+from app.core.tls_errors import ClientCertAlert, http_client_cert_refusal
 
 PROBE = "java/Probe.java"
 _EXE = "java.exe" if sys.platform == "win32" else "java"
@@ -137,12 +140,24 @@ def runtime_findings(runtimes: Sequence[JavaRuntime], environment: dict[str, str
 
 @dataclass(frozen=True)
 class JavaResult:
-    """Java's answer for one address: ``kind`` is ok, cert, handshake, connect, timeout or proxy."""
+    """Java's answer for one address.
+
+    Attributes:
+        kind: ok, cert (not trusted), name (the certificate names another server), handshake, connect, timeout
+            or proxy.
+        protocol: the protocol agreed.
+        cipher: the cipher suite agreed.
+        message: Java's own error text.
+        http_status: the status of the answer to one request after the handshake ("" when none came).
+        page: the words of that answer's page (for a refusal that only the page explains).
+    """
 
     kind: str
     protocol: str
     cipher: str
     message: str
+    http_status: str = ""
+    page: str = ""
 
 
 class JavaProbe:
@@ -168,9 +183,16 @@ class JavaProbe:
         self._temp: list[str] = []
 
     def probe(
-        self, targets: Sequence[Target], extra_pem: str, proxy: ProxySettings | None, timeout: float
+        self,
+        targets: Sequence[Target],
+        extra_pem: str,
+        proxy: ProxySettings | None,
+        timeout: float,
+        client_cert: PresentedCopy | None = None,
     ) -> dict[str, JavaResult]:
-        """A TLS 1.2 handshake to each target; returns the results by target id (missing ones failed to run)."""
+        """A TLS 1.2 handshake and one request to each target, presenting the user's certificate when given (its
+        one-time password goes on Java's standard input); returns the results by target id (missing ones failed
+        to run)."""
         assert self._process.stdin is not None and self._process.stdout is not None
         lines = []
         if extra_pem:
@@ -182,8 +204,12 @@ class JavaProbe:
         if proxy is not None:
             auth = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode() if proxy.username else ""
             lines.append(f"proxy {proxy.host} {proxy.port} {auth}".rstrip())
+        if client_cert is not None:
+            lines.append(f"clientcert {client_cert.path}")
+            lines.append(f"clientpass {base64.b64encode(client_cert.password.encode()).decode()}")
         for t in targets:
-            lines.append(f"target {t.id} {t.address.host} {t.address.port} {int(timeout * 1000)}")
+            path = t.address.path.replace(" ", "%20") or "/"
+            lines.append(f"target {t.id} {t.address.host} {t.address.port} {int(timeout * 1000)} {path}")
         lines.append("go")
         timer = threading.Timer(timeout * 2 + 30, self.stop)  # never wait forever on a stuck JVM
         timer.start()
@@ -196,7 +222,7 @@ class JavaProbe:
                 if fields[0] == "done":
                     break
                 if fields[0] == "result" and len(fields) >= 6:
-                    results[fields[1]] = JavaResult(fields[2], fields[3], fields[4], fields[5])
+                    results[fields[1]] = JavaResult(*fields[2:8])
         except OSError:
             pass
         finally:
@@ -224,28 +250,50 @@ def start_probe(runtimes: Sequence[JavaRuntime]) -> JavaProbe | None:
 
 
 def probe_findings(
-    target: Target, version: str, result: JavaResult | None, client_cert_asked: bool = False
+    target: Target,
+    version: str,
+    result: JavaResult | None,
+    client_cert_asked: bool = False,
+    presented: bool = False,
+    client_cert_accepted: bool = False,
 ) -> tuple[list[Finding], TrustResult]:
-    """JAVA_TLS12_OK, JAVA_TLS12_FAILED or JAVA_CERT_UNTRUSTED for one address, and Java's trust verdict.
+    """JAVA_TLS12_OK, JAVA_TLS12_FAILED, JAVA_CERT_UNTRUSTED or JAVA_CERT_NAME_MISMATCH for one address, and
+    Java's trust verdict.
 
-    The probe presents no client certificate: when the server asks for one, Java has checked the server's
-    certificate before the server refuses, so a refusal there (not a certificate error) means TLS 1.2 worked.
+    When the server asks for a client certificate, Java has checked the server's certificate before any refusal:
+    a refusal then is about the client certificate. It is news only when this program's own check had the
+    certificate accepted (``client_cert_accepted``) and Java, presenting the same one (``presented``), was
+    refused; otherwise the certificate's own finding already says it, and TLS 1.2 through Java worked.
     """
     params = {"host": target.address.host, "version": version}
+    trusted = TrustResult("java", StoreVerdict.TRUSTED, "Java's own trust store (cacerts) accepts it")
     if result is None:
         return [], TrustResult("java", StoreVerdict.NOT_CHECKED, "the Java probe gave no answer")
-    if result.kind in ("handshake", "connect") and client_cert_asked:
+    refusal = ClientCertAlert.NONE
+    if result.kind == "ok" and result.http_status.isdigit():
+        refusal = http_client_cert_refusal(
+            int(result.http_status), page_words(result.page.encode("latin-1", "replace"))
+        )
+    refused = refusal is not ClientCertAlert.NONE or (result.kind in ("handshake", "connect") and client_cert_asked)
+    if refused and presented and client_cert_accepted:
+        why = "the server refused your certificate when Java presented it"
+        said = result.message or f"HTTP {result.http_status}: {page_words(result.page.encode('latin-1', 'replace'))}"
+        detail = f"Java {version}: {said}"
+        return [Finding(Code.JAVA_TLS12_FAILED, Check.JAVA, {**params, "why": why}, detail)], trusted
+    if refused:
         detail = (
-            f"Java {version}: TLS 1.2 and the server's certificate were accepted; the server then asked for a "
-            f"client certificate, which this test does not present ({result.message})"
+            f"Java {version}: TLS 1.2 and the server's certificate were accepted; the server then refused the "
+            f"client certificate{' Java presented' if presented else ', which this test did not present'} "
+            f"({result.message or 'HTTP ' + result.http_status})"
         )
-        return [Finding(Code.JAVA_TLS12_OK, Check.JAVA, params, detail)], TrustResult(
-            "java", StoreVerdict.TRUSTED, "Java's own trust store (cacerts) accepts it"
-        )
+        return [Finding(Code.JAVA_TLS12_OK, Check.JAVA, params, detail)], trusted
     if result.kind == "ok":
-        detail = f"Java {version}: {result.protocol} {result.cipher}"
-        return [Finding(Code.JAVA_TLS12_OK, Check.JAVA, params, detail)], TrustResult(
-            "java", StoreVerdict.TRUSTED, "Java's own trust store (cacerts) accepts it"
+        answer = f", HTTP {result.http_status}" if result.http_status else ""
+        detail = f"Java {version}: {result.protocol} {result.cipher}{answer}"
+        return [Finding(Code.JAVA_TLS12_OK, Check.JAVA, params, detail)], trusted
+    if result.kind == "name":
+        return [Finding(Code.JAVA_CERT_NAME_MISMATCH, Check.JAVA, params, result.message)], TrustResult(
+            "java", StoreVerdict.TRUSTED, f"Java trusts the authority, but: {result.message}"
         )
     if result.kind == "cert":
         return [Finding(Code.JAVA_CERT_UNTRUSTED, Check.JAVA, params, result.message)], TrustResult(

@@ -12,11 +12,14 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+from app.core.checks.client_cert import PresentedCopy
+from app.core.checks.http import PAGE_STATUSES, page_words
 from app.core.findings import Check, Code, Finding
 from app.core.model import Target
 from app.core.net import Budget
 from app.core.processes import run_program
 from app.core.proxy import ProxySettings
+from app.core.tls_errors import ClientCertAlert, http_client_cert_refusal
 
 # curl's exit codes that say the certificate was not accepted, and a few others worth naming.
 _CERT_ERRORS = {51, 58, 60, 77, 83, 90, 91}
@@ -34,11 +37,12 @@ _MEANINGS = {
 
 @dataclass(frozen=True)
 class CurlResult:
-    """One request through curl: its exit code, HTTP status and message."""
+    """One request through curl: its exit code, HTTP status, message, and the words of the page it got."""
 
     exit_code: int
     http_status: str
     message: str
+    page: str = ""
 
 
 def find_curl() -> str | None:
@@ -46,20 +50,27 @@ def find_curl() -> str | None:
     return shutil.which("curl.exe" if sys.platform == "win32" else "curl")
 
 
+_STATUS_MARK = "\n@tls-readiness-status="
+
+
 def curl_request(
-    curl: str, target: Target, budget: Budget, extra_pem: str = "", proxy: ProxySettings | None = None
+    curl: str,
+    target: Target,
+    budget: Budget,
+    extra_pem: str = "",
+    proxy: ProxySettings | None = None,
+    client_cert: PresentedCopy | None = None,
 ) -> CurlResult:
     """Run curl once (TLS 1.2 only). ``extra_pem`` adds trusted certificates (not on Windows, whose curl uses
-    Windows' own store)."""
+    Windows' own store). ``client_cert`` is presented when the server asks (its one-time password goes on
+    curl's standard input, never on its command line)."""
     seconds = max(1.0, budget.seconds)  # the same limit as this program's own steps
     command = [
         curl,
         "--silent",
         "--show-error",
-        "--output",
-        os.devnull,
         "--write-out",
-        "%{http_code}",
+        _STATUS_MARK + "%{http_code}",
         "--tlsv1.2",
         "--tls-max",
         "1.2",
@@ -86,6 +97,12 @@ def curl_request(
             config.append(f'proxy-user = "{_quote(proxy.username)}:{_quote(proxy.password)}"')
     else:
         config.append('noproxy = "*"')
+    if client_cert is not None:
+        config += [
+            f'cert = "{_quote(client_cert.path)}"',
+            'cert-type = "P12"',
+            f'pass = "{_quote(client_cert.password)}"',
+        ]
     command.append(target.address.url)
     try:
         done = run_program(command, seconds + 5, budget.cancel, "\n".join(config) + "\n")
@@ -94,30 +111,47 @@ def curl_request(
     finally:
         if temp_name:
             os.unlink(temp_name)
-    return CurlResult(done.returncode, done.stdout.strip(), done.stderr.strip()[:300])
+    body, _, status = done.stdout.rpartition(_STATUS_MARK)
+    page = page_words(body.encode("utf-8", "replace")) if status.strip() in {str(s) for s in PAGE_STATUSES} else ""
+    return CurlResult(done.returncode, status.strip(), done.stderr.strip()[:300], page)
 
 
 def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def os_stack_findings(target: Target, result: CurlResult, client_cert_asked: bool = False) -> list[Finding]:
+def os_stack_findings(
+    target: Target,
+    result: CurlResult,
+    client_cert_asked: bool = False,
+    presented: bool = False,
+    client_cert_accepted: bool = False,
+) -> list[Finding]:
     """OS_STACK_TLS12_OK or OS_STACK_TLS12_FAILED for one address.
 
-    curl presents no client certificate. When the server asks for one, TLS 1.2 and the server's certificate
-    are settled before the server refuses, so a refusal there (and not a certificate error) means they worked.
+    When the server asks for a client certificate, TLS 1.2 and the server's certificate are settled before any
+    refusal, so a refusal there is about the client certificate. It is news only when this program's own check
+    had the certificate accepted (``client_cert_accepted``) and curl, presenting the same one (``presented``),
+    was refused; otherwise the certificate's own finding already says it, and the system's TLS 1.2 worked.
     """
     params = {"host": target.address.host}
-    if result.exit_code == 0:
-        return [Finding(Code.OS_STACK_TLS12_OK, Check.OS_STACK, params, f"curl: HTTP {result.http_status}")]
     if result.exit_code == -1:
         return []  # curl did not run: nothing to say about the system's TLS
-    if client_cert_asked and result.exit_code in (35, 52, 55, 56):
+    status = int(result.http_status) if result.http_status.isdigit() else None
+    page_refusal = result.exit_code == 0 and http_client_cert_refusal(status, result.page) is not ClientCertAlert.NONE
+    refused = page_refusal or (client_cert_asked and result.exit_code in (35, 52, 55, 56))
+    said = f"curl exit {result.exit_code}: {result.message}" if result.exit_code else f"HTTP {status}: {result.page}"
+    if refused and presented and client_cert_accepted:
+        params["why"] = "the server refused your certificate when this computer's own TLS presented it"
+        return [Finding(Code.OS_STACK_TLS12_FAILED, Check.OS_STACK, params, said)]
+    if refused:
         detail = (
-            "TLS 1.2 and the server's certificate were accepted; the server then asked for a client "
-            f"certificate, which this test does not present (curl exit {result.exit_code}: {result.message})"
+            "TLS 1.2 and the server's certificate were accepted; the server then refused the client certificate"
+            f"{' curl presented' if presented else ', which this test did not present'} ({said})"
         )
         return [Finding(Code.OS_STACK_TLS12_OK, Check.OS_STACK, params, detail)]
+    if result.exit_code == 0:
+        return [Finding(Code.OS_STACK_TLS12_OK, Check.OS_STACK, params, f"curl: HTTP {result.http_status}")]
     meaning = (
         "the certificate was not accepted"
         if result.exit_code in _CERT_ERRORS
