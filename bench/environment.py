@@ -6,8 +6,9 @@ Eight practice-lab servers (started with ``tls-readiness lab`` in their own proc
 (bench/latency_proxy.py, its own process) that delays each direction by ``--delay-ms``. Each tool checks all
 eight, and each is timed as the command a person would run, the same number of times, interleaved:
 
-- this program: ``tls-readiness check --url ... --ca-file ... --skip-java --skip-system-tls`` (protocol versions,
-  certificate, HTTP answer), and its engine alone, in this process (no interpreter start-up);
+- this program: ``tls-readiness check --url ... --ca-file ...`` with its defaults (Java and the system's curl on:
+  the command a person runs), the same with ``--skip-java --skip-system-tls`` (protocol versions, certificate,
+  HTTP answer), and its engine alone with Java and curl off, in this process (no interpreter start-up);
 - sslyze (its own virtual environment in .cache/bench/sslyze, made on first use): protocol versions
   (SSL 2 to TLS 1.3) and certificate information, all eight targets in one command;
 - testssl.sh ``--protocols``, eight processes at once (where installed);
@@ -117,9 +118,10 @@ def _timed(command: list[str], ok: Callable[[int], bool] = lambda rc: True) -> f
 def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
     """Each tool's run over all endpoints, as a function returning seconds."""
     urls = [f"https://localhost:{p}/" for p in ports]
-    ours = [sys.executable, "-m", "app", "check", "--ca-file", str(ca), "--skip-java", "--skip-system-tls"]
+    default = [sys.executable, "-m", "app", "check", "--ca-file", str(ca)]
     for url in urls:
-        ours += ["--url", url]
+        default += ["--url", url]
+    ours = [*default, "--skip-java", "--skip-system-tls"]
     env_ok = {0, 1}  # ready, or problems found (the lab's servers have them)
 
     def engine() -> float:
@@ -135,6 +137,7 @@ def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
         return time.perf_counter() - started
 
     found: dict[str, Callable[[], float]] = {
+        "tls-readiness (default command)": lambda: _timed(default, lambda rc: rc in env_ok),
         "tls-readiness (command)": lambda: _timed(ours, lambda rc: rc in env_ok),
         "tls-readiness (engine)": engine,
     }

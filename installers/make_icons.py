@@ -1,4 +1,4 @@
-"""Paint the program's icon and write it as PNG, Windows .ico and macOS .icns into resources/icons/.
+"""Paint the program's icon and write it as PNG, Windows .ico and macOS .icns into app/resources/icons/.
 
     .venv/bin/python installers/make_icons.py
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "resources" / "icons"
+OUT = ROOT / "app" / "resources" / "icons"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 ICNS_TYPES = ((b"icp4", 16), (b"icp5", 32), (b"icp6", 64), (b"ic07", 128), (b"ic08", 256), (b"ic09", 512))
 

@@ -16,7 +16,7 @@ from app.core.model import CheckSettings
 from app.core.net import Budget
 from app.core.proxy import parse_proxy
 from app.core.runner import run_checks
-from app.lab.pki import Authority, LabPki
+from app.lab.pki import LabPki
 from app.lab.proxy import PracticeProxy
 from tests.conftest import target
 
@@ -76,15 +76,35 @@ def test_the_issuer_is_fetched_in_every_form_authorities_publish(pki, form):
 
 
 def test_a_fetched_certificate_is_never_trusted_by_itself(pki):
-    """The address serves an authority that no trusted root vouches for: the chain still does not verify."""
-    stranger = Authority("Someone Else's Issuing CA", pki.private_root.key, parent=pki.private_root)
-    served = Served(stranger.der)
+    """The address serves the very issuer, but no root this program trusts vouches for it (the lab's root is
+    not given as an anchor): the chain still does not verify."""
+    served = Served(pki.issuing.der)
     try:
         chain = _leaf_only(pki, served.url)
-        completion = complete_chain(chain, "localhost", pki.ca.pem, Budget(5), None)
+        completion = complete_chain(chain, "localhost", "", Budget(5), None)
     finally:
         served.stop()
     assert completion is not None and not completion.completes and completion.fetched.ok
+    assert "does not verify" in completion.detail
+
+
+def test_an_expired_server_certificate_without_its_intermediate_gets_both_findings(lab, server_factory):
+    """The chain question is asked by itself: an expired leaf is expired and its chain is incomplete."""
+    import datetime as dt
+
+    from tests.servers import server_context  # noqa: F401 - the lab's own server is used below
+
+    now = dt.datetime.now(dt.UTC)
+    served = Served(lab.pki.issuing.der)
+    try:
+        leaf = lab.pki.issuing.issue(
+            ca_issuers=served.url, not_before=now - dt.timedelta(days=90), not_after=now - dt.timedelta(days=1)
+        )
+        chain = (leaf.cert.public_bytes(Encoding.DER),)
+        completion = complete_chain(chain, "localhost", lab.pki.ca.pem, Budget(5), None)
+    finally:
+        served.stop()
+    assert completion is not None and completion.completes, completion
 
 
 def test_nothing_is_fetched_when_the_chain_lacks_nothing(pki):

@@ -110,8 +110,9 @@ def test_corrupt_files_get_one_sentence(tmp_path):
 
 
 def test_client_certificate_problems_are_findings_not_crashes(tmp_path, lab):
-    missing = tmp_path / "nothing.p12"
-    code, out, _err = run("check", "--url", lab.url("ready"), "--client-cert", str(missing), "--json")
+    damaged = tmp_path / "damaged.p12"
+    damaged.write_bytes(b"\x30\x82\x01\x00 not really a certificate")
+    code, out, _err = run("check", "--url", lab.url("ready"), "--client-cert", str(damaged), "--json")
     data = json.loads(out)
     assert data["findings"][0]["code"] == "CLIENT_CERT_UNREADABLE" and code == 1
 
@@ -158,6 +159,7 @@ def _lab_ca(lab, tmp_path: Path) -> Path:
 
 
 def test_missing_password_variable_is_input_error(tmp_path):
+    (tmp_path / "a.p12").write_bytes(b"any")
     code, _, err = run(
         "check",
         "--url",

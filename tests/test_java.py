@@ -108,8 +108,11 @@ def test_the_probe_reports_a_refused_tls12_handshake(lab):
     probe = start_probe(find_runtimes())
     assert probe is not None
     legacy = target(lab.url("legacy-only"), anchors=lab.anchors)
-    answers = probe.probe([legacy], lab.anchors.pem, None, 5)
-    found, trust = probe_findings(legacy, probe.version, answers.get(legacy.id))
+    try:
+        answer = probe.submit(legacy, lab.anchors.pem, 5).result(30)
+    finally:
+        probe.stop()
+    found, trust = probe_findings(legacy, probe.version, answer)
     assert [f.code for f in found] == [Code.JAVA_TLS12_FAILED]
     assert found[0].params["why"] == "the TLS 1.2 handshake failed"
     assert trust.verdict is StoreVerdict.NOT_CHECKED

@@ -89,12 +89,20 @@ def test_curl_presents_the_users_certificate_whose_password_never_reaches_a_comm
     p12.write_bytes(lab.pki.client_p12("Users-Own-Secret-9"))
     cert = load_client_certificate(p12, "Users-Own-Secret-9")
     assert isinstance(cert, ClientCertificate)
+    import secrets
+
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: "One-Time-Copy-Secret-7")  # to look for it
     settings = CheckSettings(computer=WITH_CURL, client_cert=cert)
-    report = run_checks([target(lab.url("client-cert-tls12"), anchors=lab.anchors)], settings).targets[0]
+    run = run_checks([target(lab.url("client-cert-tls12"), anchors=lab.anchors)], settings)
+    report = run.targets[0]
     assert [f.code for f in os_stack(report)] == [Code.OS_STACK_TLS12_OK]
     assert "HTTP 200" in os_stack(report)[0].details  # let in: curl presented the certificate
     argv = (tmp_path / "argv.txt").read_text()
     words = argv.split()
     assert "-" in words and "--config" in words and "Users-Own-Secret-9" not in argv
+    assert "One-Time-Copy-Secret-7" not in argv, "the copy's password was on curl's command line"
+    from app.core.report_json import report_json
+
+    assert "One-Time-Copy-Secret-7" not in report_json(run, "test") + "\n".join(run.log)
     assert not {"--pass", "--cert", "-E", "--key"} & set(words), "certificate options on curl's command line"
     assert not list(copies.glob("tlsrc-cert-*")), "the copy of the certificate was left behind"

@@ -22,8 +22,14 @@ from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_p
 from app.core.catalog import Catalog, load_catalog, user_catalog_path
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, load_client_certificate
 from app.core.computer.checks import ComputerSettings
-from app.core.crash import crash_sentence, register_secret, write_crash_report
-from app.core.errors import InputError
+from app.core.crash import (
+    crash_sentence,
+    enable_native_crash_traces,
+    native_crash_sentence,
+    register_secret,
+    write_crash_report,
+)
+from app.core.errors import InputError, InstallationDamaged
 from app.core.findings import Verdict
 from app.core.log import setup_logging
 from app.core.model import CheckSettings
@@ -187,8 +193,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             from app.selftest import run_self_test
 
             return run_self_test(out)
-        if args.command == "check":
+        if args.command in ("check", "lab"):
             setup_logging()
+            earlier = enable_native_crash_traces()
+            if earlier is not None:
+                err.write(f"tls-readiness: {native_crash_sentence(earlier)}\n")
+        if args.command == "check":
             return _check(args, out, err)
         if args.command == "lab":
             return _lab(args, out)
@@ -201,6 +211,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except InputError as exc:
         err.write(f"tls-readiness: {exc}\n")
         return EXIT_INPUT
+    except InstallationDamaged as exc:  # not the user's doing, and not a bug to report: one sentence
+        err.write(f"tls-readiness: {exc}\n")
+        return EXIT_CRASH
     except KeyboardInterrupt:
         err.write("tls-readiness: interrupted.\n")
         return EXIT_INTERRUPTED
@@ -303,6 +316,10 @@ def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProb
         if args.client_cert_password_env:
             raise InputError("--client-cert-password-env needs --client-cert (the certificate file).")
         return None
+    path = Path(args.client_cert)
+    if not path.is_file():  # as for --ca-file: a file that is not there is a typing mistake, said in one sentence
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise InputError(f"The certificate file {args.client_cert} {what} (--client-cert).")
     password: str | None = None
     if args.client_cert_password_env:
         var = args.client_cert_password_env
@@ -318,24 +335,26 @@ def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProb
 def _lab(args: argparse.Namespace, out: TextIO) -> int:
     from app.lab.scenarios import SCENARIOS
 
+    folder = _export_folder(args.export) if args.export else None  # a bad folder fails before the lab starts
     lab = start_lab(args.port_base)
     try:
         out.write("Practice lab running on this computer. Press Ctrl+C to stop.\n\n")
         for s in SCENARIOS:
-            out.write(f"  {s.name:<18} {lab.url(s.name)}\n")
-        if args.export:
-            folder = Path(args.export)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "practice-ca.pem").write_text(lab.pki.ca.pem, encoding="ascii")
-            (folder / "practice-client.p12").write_bytes(lab.pki.client_p12("practice"))
+            out.write(f"  {s.name:<22} {lab.url(s.name)}\n")
+        if folder is not None:
+            ca, client = folder / "practice-ca.pem", folder / "practice-client.p12"
+            try:
+                ca.write_text(lab.pki.ca.pem, encoding="ascii")
+                client.write_bytes(lab.pki.client_p12("practice"))
+            except OSError as exc:
+                raise InputError(f"The files cannot be written in {folder} ({exc.strerror or exc}).") from None
+            out.write(f"\nWrote {ca} (use with --ca-file) and {client} (password: practice).\n")
+            out.write(f"\nExample: tls-readiness check --url {lab.url('ready')} --ca-file {ca}\n")
+        else:
             out.write(
-                f"\nWrote {folder / 'practice-ca.pem'} (use with --ca-file) and "
-                f"{folder / 'practice-client.p12'} (password: practice).\n"
+                "\nThe lab's certificates change at every start; to check one server from another program, start"
+                " the lab with --export FOLDER, which writes its authority (practice-ca.pem) for --ca-file.\n"
             )
-        out.write(
-            "\nExample: tls-readiness check --url "
-            f"{lab.url('ready')} --ca-file {Path(args.export or '.') / 'practice-ca.pem'}\n"
-        )
         out.flush()
         while True:
             time.sleep(3600)
@@ -343,6 +362,18 @@ def _lab(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_READY
     finally:
         lab.stop()
+
+
+def _export_folder(text: str) -> Path:
+    """The folder for ``lab --export``, made when missing. Raises InputError in one sentence."""
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--export {text}: that is a file, not a folder; give a folder for the lab's files.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--export {text}: the folder cannot be made ({exc.strerror or exc}).") from None
+    return folder
 
 
 def _catalog(args: argparse.Namespace, out: TextIO) -> int:

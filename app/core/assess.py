@@ -114,10 +114,10 @@ def _refuses_tls12(probes: ProbeSet) -> bool:
         return False
     if t12.outcome is HandshakeOutcome.VERSION_REFUSED:
         return True
-    other_version_ok = (
-        any(p.accepted for p in probes.legacy) or probes.hello.version in ("TLSv1", "TLSv1.1") or probes.tls13.accepted
-    )
-    return other_version_ok and t12.outcome in (HandshakeOutcome.PEER_ALERT, HandshakeOutcome.CLOSED)
+    if any(p.accepted for p in probes.legacy) or probes.hello.version in ("TLSv1", "TLSv1.1"):
+        return t12.outcome in (HandshakeOutcome.PEER_ALERT, HandshakeOutcome.CLOSED)
+    # TLS 1.3 works: only an alert says "not 1.2" (a cut connection may be a passing fault of the network).
+    return probes.tls13.accepted and t12.outcome is HandshakeOutcome.PEER_ALERT
 
 
 def _server_speaks_tls(result: HandshakeResult) -> bool:
@@ -393,8 +393,9 @@ def client_cert_state(result: HandshakeResult, hello: ServerHelloResult, given: 
     elif answer is not None and answer.outcome in (HttpOutcome.CLIENT_CERT_REQUIRED, HttpOutcome.CLIENT_CERT_REFUSED):
         refused, how = True, f"the first read after the handshake ended with {answer.tls_reason}"
     elif answer is not None and answer.outcome is HttpOutcome.ANSWERED:
-        page = http_client_cert_refusal(answer.status, answer.text)
-        if page is not ClientCertAlert.NONE or (asked and not sent and answer.status in _REFUSING_STATUSES):
+        # Only the page's own words (or 495/496) make an answer a refusal about the certificate: a server that
+        # asks for one optionally may answer 401 or 403 for other reasons.
+        if http_client_cert_refusal(answer.status, answer.text) is not ClientCertAlert.NONE:
             refused, how = True, f"HTTP {answer.status} {answer.reason}: {answer.text or '(no page)'}"
     elif answer is not None and request is not None and request.renegotiation:
         # Asked for after our request (TLS 1.2 renegotiation), then the server broke off instead of answering.
@@ -436,7 +437,7 @@ def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
             named = "; ".join(st.request.authorities) or "no authority"
             lines.append(f"{label}: the server asked for a certificate {when}, naming {named}")
         if st.asked:
-            lines.append(f"{label}: ours was {'sent' if st.sent else 'not sent (none given)'}")
+            lines.append(f"{label}: ours was {'sent' if st.sent else 'not sent' if given else 'not sent (none given)'}")
         if st.how:
             lines.append(f"{label}: {st.how}")
         elif result.accepted:

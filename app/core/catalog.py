@@ -1,4 +1,4 @@
-"""The endpoint catalog: environments, applications and the ISO's addresses, from ``resources/catalog.toml``
+"""The endpoint catalog: environments, applications and the ISO's addresses, from ``app/resources/catalog.toml``
 plus an optional catalog supplied by the company's IT department.
 
 Format: ``docs/catalog.md``. Every entry is validated on load; an error names the file, the entry and the field.
@@ -17,7 +17,7 @@ from typing import Any
 from app.core.addresses import Address, parse_address
 from app.core.errors import AddressError, CatalogError, SelectionError
 from app.core.model import ClientCertExpectation, Target
-from app.core.resources import resource_path
+from app.core.resources import required_resource
 from app.core.tls_contexts import TrustAnchors
 
 BUILT_IN = "catalog.toml"
@@ -429,4 +429,4 @@ def targets_for(
 
 def load_builtin() -> Catalog:
     """The built-in catalog alone."""
-    return build(parse_catalog_file(resource_path(BUILT_IN)))
+    return build(parse_catalog_file(required_resource(BUILT_IN)))

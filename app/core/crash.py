@@ -8,6 +8,7 @@ the user typed in this session are replaced with ``***`` in the report (``regist
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import platform
@@ -18,6 +19,7 @@ import threading
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from app import __version__
 from app.core.log import log, log_folder
@@ -102,4 +104,84 @@ def crash_sentence(path: Path | None) -> str:
         "Something went wrong inside TLS Readiness Checker. This is a fault in the program, not in anything you "
         f"did. {saved} Please send it to your IT department or whoever supports this program; it holds no "
         "password or key."
+    )
+
+
+_NATIVE_PREFIX = "native-"
+_native_file: TextIO | None = None  # the open file faulthandler writes into (kept open for the process's life)
+
+
+def enable_native_crash_traces() -> Path | None:
+    """Have a native crash (in Qt, OpenSSL or Python itself, where no exception is raised) leave its trace in
+    the log folder: Python's ``faulthandler`` writes every thread's stack into ``native-PID.txt`` if the
+    process dies. Returns the report of such a crash from an earlier run, renamed ``crash-...-native.txt``,
+    so that the program can say it crashed last time and where the report is (None when it did not)."""
+    global _native_file  # noqa: PLW0603 - one file per process, for faulthandler's whole life
+    import faulthandler
+
+    if _native_file is not None:
+        return None  # already on in this process (and earlier runs' crashes already said)
+    folder = log_folder()
+    found = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob(f"{_NATIVE_PREFIX}*.txt"):
+            pid = old.stem.removeprefix(_NATIVE_PREFIX)
+            if pid.isdigit() and _running(int(pid)):
+                continue  # another copy of the program, still running: its file is its own
+            try:
+                if old.stat().st_size == 0:
+                    old.unlink()  # a run that ended normally (or one still running, on systems that allow it)
+                    continue
+                stamp = dt.datetime.fromtimestamp(old.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+                target = folder / f"crash-{stamp}-{old.stem.removeprefix(_NATIVE_PREFIX)}-native.txt"
+                header = f"TLS Readiness Checker {__version__} native crash (faulthandler)\n\n"
+                target.write_text(header + old.read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
+                old.unlink()
+                found = target
+            except OSError:
+                continue  # held open by another running copy (Windows), or not ours to touch
+        own = folder / f"{_NATIVE_PREFIX}{os.getpid()}.txt"
+        _native_file = own.open("w", encoding="utf-8")
+        faulthandler.enable(_native_file, all_threads=True)
+        atexit.register(_end_native_crash_traces)
+    except OSError:
+        pass  # no log folder: the program still runs, without native traces
+    if found is not None:
+        log.error("the program crashed in an earlier run; the report is %s", found)
+    return found
+
+
+def _end_native_crash_traces() -> None:
+    """At a normal exit: stop writing native traces and close the (empty) file, which the next start removes."""
+    import faulthandler
+
+    global _native_file  # noqa: PLW0603
+    if _native_file is not None:
+        faulthandler.disable()
+        _native_file.close()
+        _native_file = None
+
+
+def _running(pid: int) -> bool:
+    """Is that process still running? (Windows keeps a running copy's open file from being touched anyway.)"""
+    if pid == os.getpid():
+        return False
+    if sys.platform == "win32":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, as another user's
+    return True
+
+
+def native_crash_sentence(path: Path) -> str:
+    """What to tell the user at start when the previous run crashed natively."""
+    return (
+        "TLS Readiness Checker stopped unexpectedly the last time it ran. This was a fault in the program, not "
+        f"in anything you did. A report was saved as {path}. Please send it to your IT department or whoever "
+        "supports this program; it holds no password or key."
     )

@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -22,13 +23,15 @@ from app.core.checks.chain import ChainCompletion, complete_chain
 from app.core.checks.client_cert import PresentedCopy
 from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion, handshake, version_probe_context
 from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
+from app.core.computer.java import JavaGate, JavaResult, probe_findings
 from app.core.computer.os_stack import CurlResult, curl_request, find_curl, os_stack_findings
 from app.core.errors import Cancelled
 from app.core.findings import CLIENT_CERT_ASKED, Check, Code, Finding
 from app.core.model import CheckSettings, Target, TargetReport, TrustResult
-from app.core.net import Budget, CancelFlag, Opener, StepTimeout, close_quietly, connect
+from app.core.net import SLICE, Budget, CancelFlag, Opener, StepTimeout, close_quietly, connect
 from app.core.proxy import ProxyRefusal, ProxySettings, open_tunnel
-from app.core.tls_contexts import ContextFactory
+from app.core.tls_contexts import ContextFactory, anchors_pem
+from app.core.tls_errors import ClientCertAlert, client_cert_alert
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,23 @@ class ServerSlots:
 _NOT_SPEAKING_TLS = (HandshakeOutcome.TIMEOUT, HandshakeOutcome.NOT_TLS, HandshakeOutcome.CLOSED)
 
 
+def _other_programs_add_something(first: object) -> bool:
+    """After this program's own TLS 1.2 handshake (True: it completed): can another program (Java) say anything
+    new? Only where TLS 1.2 works here (or ends at the client certificate), or where the chain is unknown to the
+    public roots, since which programs trust it is then the point (TLS inspection). Otherwise its failure is
+    the same news."""
+    if not isinstance(first, HandshakeResult):
+        return first is True
+    if first.accepted:
+        return True
+    if first.outcome is HandshakeOutcome.CERT_VERIFY_FAILED:
+        return first.verify_error is None or first.verify_error.code in (Code.CERT_UNTRUSTED, Code.CERT_SELF_SIGNED)
+    asked = first.transcript is not None and first.transcript.certificate_request is not None
+    return first.outcome is HandshakeOutcome.PEER_ALERT and (
+        asked or client_cert_alert(first.tls_reason) is not ClientCertAlert.NONE
+    )
+
+
 def _not_tried(version: TlsVersion) -> HandshakeResult:
     return HandshakeResult(version, HandshakeOutcome.NOT_TRIED, error="not tried: the server does not speak TLS")
 
@@ -123,9 +143,11 @@ class EndpointCheck:
         cancel: threading.Event | CancelFlag,
         emit: EventSink,
         presented: PresentedCopy | None = None,
+        java: JavaGate | None = None,
     ) -> None:
         self.target = target
-        self.presented = presented  # the user's certificate, for curl to present too
+        self.presented = presented  # the user's certificate, for curl and Java to present too
+        self.java = java  # the run's Java probe, when Java is to be tried
         self.settings = settings
         self.contexts = contexts
         self.slots = slots
@@ -136,6 +158,9 @@ class EndpointCheck:
         self.key = (target.address.host, target.address.port)
         # Set when the first handshake shows the server does not speak TLS: queued probes are then skipped.
         self.abandon = threading.Event()
+        # What the TLS 1.2 handshake showed, as soon as it is known (True: it completed, before its request was
+        # answered; else its result): Java waits for it to know whether it has something to add.
+        self._tls12_known: Future[object] = Future()
 
     def budget(self) -> Budget:
         """A fresh time limit for one step, tied to the run's cancel flag."""
@@ -226,6 +251,7 @@ class EndpointCheck:
         # the other probes each wait for a slot of their own.
         futures = self._start_probes(opener, sock)
         os_stack = self._start_os_stack(current)
+        java = self._start_java(self._tls12_known)
         probes = self._collect(futures)
         probes = dataclasses.replace(probes, chain_completion=self._complete_chain(probes))
 
@@ -259,11 +285,12 @@ class EndpointCheck:
                 else os_stack_findings(self.target, curl_result, asked, self.presented is not None, accepted)
             )
             self._done(Check.OS_STACK, findings, found)
+        if java is not None:
+            self._java_findings(java.result(), findings, facts)  # raises Cancelled when the run was cancelled
 
     def _anchors_pem(self) -> str:
         """The extra certificates this endpoint's checks trust (the user's, and the practice lab's own)."""
-        extra = (*self.settings.extra_trust, *([self.target.anchors] if self.target.anchors else []))
-        return "".join(a.pem for a in extra)
+        return anchors_pem(self.settings.extra_trust, self.target.anchors)
 
     def _complete_chain(self, probes: assess.ProbeSet) -> ChainCompletion | None:
         """When verification failed for want of an issuer the server did not send: fetch it and verify again."""
@@ -278,6 +305,46 @@ class EndpointCheck:
             failed.chain, self.target.address.host, self._anchors_pem(), self.budget(), self.settings.proxy
         )
 
+    def _start_java(self, first: Future[object]) -> Future[tuple[str, JavaResult | None]] | None:
+        """Java's TLS 1.2 handshake, beside this program's own checks (it holds a connection slot like them) once
+        this program's own TLS 1.2 handshake says Java has something to add; gives Java's version and answer, or
+        no answer when no Java runs the probe or there is nothing to ask it."""
+        gate = self.java
+        if gate is None or not self.settings.computer.java:
+            return None
+
+        def probe() -> tuple[str, JavaResult | None]:
+            java = gate.wait(self.cancel)
+            if java is None:
+                return "", None
+            if not _other_programs_add_something(first.result()):  # raises Cancelled when cancelled
+                return java.version, None
+            with self.slots.hold(self.key, self.cancel):
+                answer = java.submit(self.target, self._anchors_pem(), self.timeout)
+                deadline = time.monotonic() + self.timeout * 3 + 10  # connect, handshake and answer: each limited
+                while True:
+                    try:
+                        return java.version, answer.result(timeout=SLICE)
+                    except FutureTimeout:
+                        if self.cancel.is_set():
+                            raise Cancelled from None
+                        if time.monotonic() > deadline:
+                            return java.version, None
+
+        return self.pool.submit(probe)
+
+    def _java_findings(self, answer: tuple[str, JavaResult | None], findings: list[Finding], facts: _Facts) -> None:
+        """Java's findings, where they add something: TLS 1.2 works here and the server's TLS and certificate
+        are fine (or TLS inspection is suspected, where which programs trust the chain is the point)."""
+        version, result = answer
+        if not version or not any(f.code is Code.TLS12_OK for f in findings) or assess.server_problem(findings):
+            return
+        asked = any(f.code.value in CLIENT_CERT_ASKED for f in findings)
+        accepted = any(f.code is Code.CLIENT_CERT_OK for f in findings)
+        found, trust = probe_findings(self.target, version, result, asked, self.presented is not None, accepted)
+        facts.trust = (*facts.trust, trust)
+        self._done(Check.JAVA, findings, found)
+
     def _start_os_stack(self, current: list[Check]) -> Future[CurlResult] | None:
         """The request through the system's curl, when asked for and curl exists."""
         curl = find_curl() if self.settings.computer.os_stack else None
@@ -287,6 +354,8 @@ class EndpointCheck:
         extra = self._anchors_pem()
 
         def probe() -> CurlResult:
+            # Started at once (a new process takes a while to start): its answer is read only where it adds
+            # something (see os_stack_findings' caller).
             with self.slots.hold(self.key, self.cancel):
                 if self.cancel.is_set():
                     raise Cancelled
@@ -374,6 +443,7 @@ class EndpointCheck:
                 sock=sock,
                 request_path=path,
                 port=port,
+                on_handshake=lambda: self._tls12_known.set_result(True) if not self._tls12_known.done() else None,
             ),
         )
         futures["tls13"] = self.pool.submit(
@@ -423,7 +493,13 @@ class EndpointCheck:
             result = probe()
             if result.outcome in _NOT_SPEAKING_TLS:
                 self.abandon.set()
+            if not self._tls12_known.done():  # it failed: the failure is what others wait to know
+                self._tls12_known.set_result(result)
             return result
+        except BaseException as exc:
+            if not self._tls12_known.done():
+                self._tls12_known.set_exception(exc)
+            raise
         finally:
             close_quietly(sock)
             self.slots.release(self.key)

@@ -45,5 +45,20 @@ class TrustFileError(InputError):
     """An extra trusted-certificate file (``--ca-file``) that is missing or holds no usable certificate."""
 
 
+class InstallationDamaged(Exception):
+    """A file the program itself brings is missing: the installation is damaged (never the user's input).
+
+    ``str(error)`` is one plain sentence: which file, and to install the program again.
+    """
+
+    def __init__(self, name: str, folder: str) -> None:
+        self.name = name
+        self.folder = folder
+        super().__init__(
+            f"This installation of TLS Readiness Checker is damaged: its file {name} is missing (looked in {folder}). "
+            "Please install the program again."
+        )
+
+
 class Cancelled(Exception):
     """The user pressed Cancel (or the program is closing); raised inside a check to stop it promptly."""

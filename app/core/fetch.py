@@ -46,6 +46,19 @@ class Fetched:
         return self.status == 200 and not self.error
 
 
+def _complete(data: bytes) -> bool:
+    """Has the whole answer come (its head, and as much body as its Content-Length says)? A server that keeps
+    the connection open after answering must not hold the fetch until its time limit."""
+    head, separator, body = data.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return len(body) >= int(value.strip())
+    return False  # no length given: the server closes when done (we asked for HTTP/1.0)
+
+
 def fetch(url: str, budget: Budget, proxy: ProxySettings | None = None, limit: int = MAX_BYTES) -> Fetched:
     """GET ``url`` (``http://`` only). Raises only :class:`Cancelled`."""
     started = time.monotonic()
@@ -70,14 +83,15 @@ def fetch(url: str, budget: Budget, proxy: ProxySettings | None = None, limit: i
     if sock is None:
         return failed(f"no connection to {'the proxy ' if proxy else ''}{where}: {result.outcome.value}")
     try:
-        authority = host if port == 80 else f"{host}:{port}"
+        shown = f"[{host}]" if ":" in host else host
+        authority = shown if port == 80 else f"{shown}:{port}"
         target = f"http://{authority}{path}" if proxy else path
         lines = [f"GET {target} HTTP/1.0", f"Host: {authority}", f"User-Agent: TLS-Readiness-Checker/{__version__}"]
         if proxy and proxy.username:
             lines.append(f"Proxy-Authorization: {proxy.authorization()}")
-        send_all(sock, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), budget)
+        send_all(sock, ("\r\n".join(lines) + "\r\n\r\n").encode("ascii"), budget)
         data = b""
-        while len(data) <= limit + 16384:
+        while len(data) <= limit + 16384 and not _complete(data):
             more = recv_some(sock, budget)
             if not more:
                 break
@@ -88,13 +102,15 @@ def fetch(url: str, budget: Budget, proxy: ProxySettings | None = None, limit: i
         raise
     except OSError as exc:
         return failed(f"the connection failed ({exc.strerror or exc})")
+    except UnicodeError:
+        return failed("the address holds characters an HTTP request cannot carry")
     finally:
         close_quietly(sock)
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, separator, body = data.partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
     fields = status_line.split(" ", 2)
-    if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
-        return failed("the answer is not HTTP")
+    if not separator or len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
+        return failed("the answer is not HTTP (or it was cut short)")
     status = int(fields[1])
     elapsed = (time.monotonic() - started) * 1000.0
     if status != 200:

@@ -1,7 +1,7 @@
 """Findings: what a check concluded, under a stable code.
 
 The code is the contract with the help desk, the JSON report and the tests; each code has one fixed status.
-The sentences a person reads (title, explanation, action) live in ``resources/explanations.toml`` and are
+The sentences a person reads (title, explanation, action) live in ``app/resources/explanations.toml`` and are
 looked up by :mod:`app.core.words`, so wording can improve without code changes.
 """
 

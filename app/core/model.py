@@ -16,7 +16,7 @@ from app.core.proxy import ProxySettings
 from app.core.tls_contexts import TrustAnchors
 
 DEFAULT_TIMEOUT = 10.0
-CONNECTIONS_PER_SERVER = 4
+CONNECTIONS_PER_SERVER = 6  # what browsers allow themselves per server: the ISO's servers see no more from us
 
 
 class ClientCertExpectation(StrEnum):

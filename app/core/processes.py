@@ -25,7 +25,13 @@ def run_program(
     if cancel is not None and cancel.is_set():
         raise Cancelled
     process = subprocess.Popen(
-        list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        list(command),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",  # a program's message in another code page must not become our fault
     )
     deadline = time.monotonic() + timeout
     pending: str | None = input_text

@@ -1,4 +1,4 @@
-"""The report as JSON: the schema in ``resources/report.schema.json`` (documented in ``docs/report-format.md``)."""
+"""The report as JSON: the schema in ``app/resources/report.schema.json`` (documented in ``docs/report-format.md``)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,6 @@ subscribes with a callback (called from worker threads) and forwards events to i
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import threading
 import traceback
@@ -13,7 +12,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.assess import server_problem
 from app.core.checks.client_cert import (
     ClientCertificate,
     ClientCertProblem,
@@ -22,17 +20,18 @@ from app.core.checks.client_cert import (
     presented_copy,
 )
 from app.core.computer.checks import computer_findings
-from app.core.computer.java import JavaProbe, find_runtimes, probe_findings, runtime_findings, start_probe
+from app.core.computer.java import JavaGate, JavaProbe, find_runtimes, runtime_findings, start_probe
+from app.core.computer.os_stack import find_curl
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
 from app.core.errors import Cancelled
-from app.core.findings import CLIENT_CERT_ASKED, Check, Code, Finding
+from app.core.findings import Check, Code, Finding
 from app.core.log import RunLog, log
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
 from app.core.net import CancelFlag
 from app.core.reference import new_reference
-from app.core.tls_contexts import ContextFactory, TrustAnchors
+from app.core.tls_contexts import ContextFactory
 
-PROBES_PER_ENDPOINT = 7  # six handshakes and the request through the system's curl
+PROBES_PER_ENDPOINT = 8  # six handshakes, the request through the system's curl, and Java's
 
 
 @dataclass(frozen=True)
@@ -78,8 +77,8 @@ class Run:
         self.settings = settings or CheckSettings()
         self.environment = environment
         self.reference = new_reference()
-        self._java: JavaProbe | None = None
-        self._java_running: JavaProbe | None = None  # the Java probe at work, for cancel to end
+        self._java: JavaProbe | None = None  # the run's Java probe, once started (for cancel to end)
+        self._java_gate = JavaGate()
         self._listener = listener
         self._cancel = CancelFlag()
         self._done = threading.Event()
@@ -95,7 +94,7 @@ class Run:
     def cancel(self) -> None:
         """Stop every check promptly; the report then says what was not finished."""
         self._cancel.set()
-        probe = self._java_running
+        probe = self._java
         if probe is not None:
             probe.stop()
 
@@ -138,11 +137,14 @@ class Run:
                 run_findings, client_cert = self._client_cert_findings()
                 contexts = ContextFactory(self.settings.extra_trust, client_cert)
                 with self._presented_copy(client_cert) as presented:
-                    with ThreadPoolExecutor(1, thread_name_prefix="computer") as side:
-                        computer = side.submit(self._computer)
-                        reports = self._check_all(contexts, presented)
-                        computer_found = computer.result()
-                    reports = self._through_java(reports, presented)
+                    try:
+                        with ThreadPoolExecutor(1, thread_name_prefix="computer") as side:
+                            computer = side.submit(self._computer, presented)
+                            reports = self._check_all(contexts, presented)
+                            computer_found = computer.result()
+                    finally:
+                        if self._java is not None:
+                            self._java.stop()
                 for t in reports:
                     problems = " ".join(f.code.value for f in t.problems) or "no problems"
                     log.info(
@@ -172,14 +174,19 @@ class Run:
             self._cancel.close()  # every check has returned: nobody waits on it any more
             self._done.set()
 
-    def _computer(self) -> tuple[Finding, ...]:
+    def _computer(self, presented: PresentedCopy | None) -> tuple[Finding, ...]:
         try:
             proxy = self.settings.proxy
+            if self.settings.computer.java:
+                # First, so that the JVM starts while the addresses are checked: each is given to Java at once.
+                runtimes = find_runtimes(cancel=self._cancel)
+                self._java = start_probe(runtimes)
+                if self._java is not None:
+                    self._java.configure(proxy, presented)
+            self._java_gate.open(self._java)
             found = tuple(computer_findings(self.settings.computer, proxy.display if proxy else ""))
             if self.settings.computer.java:
-                runtimes = find_runtimes(cancel=self._cancel)
                 found += tuple(runtime_findings(runtimes))
-                self._java = start_probe(runtimes)  # compiles while the addresses are checked
         except Cancelled:
             found = ()
         except Exception:
@@ -188,6 +195,8 @@ class Run:
                     Code.INTERNAL_ERROR, Check.ADS_CLIENT, {"host": "this computer"}, traceback.format_exc(limit=6)
                 ),
             )
+        finally:
+            self._java_gate.open(self._java)  # never leave an address waiting for a Java that will not come
         for f in found:
             log.info("this computer: %s %s", f.code.value, f.details)
         self._emit(ComputerChecked(found))
@@ -198,57 +207,9 @@ class Run:
     ) -> contextlib.AbstractContextManager[PresentedCopy | None]:
         """The user's certificate for curl and Java to present too, when they run (removed after the run)."""
         computer = self.settings.computer
-        if cert is None or not (computer.java or computer.os_stack):
+        if cert is None or not (computer.java or (computer.os_stack and find_curl() is not None)):
             return contextlib.nullcontext()
         return presented_copy(cert)
-
-    def _through_java(
-        self, reports: tuple[TargetReport, ...], presented: PresentedCopy | None = None
-    ) -> tuple[TargetReport, ...]:
-        """A TLS 1.2 handshake through Java to every address that speaks TLS 1.2 (after the other checks, so
-        Java never adds to their connections); each such report gains Java's findings and trust verdict."""
-        probe, self._java = self._java, None
-        if probe is None:
-            return reports
-        runtime = probe.runtime
-        try:
-            wanted = [
-                r
-                for r in reports
-                if any(f.code is Code.TLS12_OK for f in r.findings) and not server_problem(r.findings)
-            ]
-            if self._cancel.is_set() or not wanted:
-                return reports
-            groups: dict[TrustAnchors | None, list[TargetReport]] = {}
-            for r in wanted:  # addresses trusting different extra certificates are probed separately
-                groups.setdefault(r.target.anchors, []).append(r)
-            updated: dict[str, TargetReport] = {}
-            for anchors, group in groups.items():
-                runner, probe = probe or start_probe([runtime]), None
-                if runner is None:
-                    break
-                extra = "".join(a.pem for a in (*self.settings.extra_trust, *((anchors,) if anchors else ())))
-                timeout = max(self.settings.timeout_for(r.target) for r in group)
-                self._java_running = runner
-                if self._cancel.is_set():
-                    break
-                answers = runner.probe([r.target for r in group], extra, self.settings.proxy, timeout, presented)
-                self._java_running = None
-                for r in group:
-                    asked = any(f.code.value in CLIENT_CERT_ASKED for f in r.findings)
-                    accepted = any(f.code is Code.CLIENT_CERT_OK for f in r.findings)
-                    answer = answers.get(r.target.id)
-                    found, trust = probe_findings(
-                        r.target, runner.version, answer, asked, presented is not None, accepted
-                    )
-                    fresh = dataclasses.replace(r, findings=(*r.findings, *found), trust=(*r.trust, trust))
-                    updated[r.target.id] = fresh
-                    self._emit(CheckFinished(r.target.id, Check.JAVA, tuple(found)))
-                    self._emit(TargetFinished(fresh))
-            return tuple(updated.get(r.target.id, r) for r in reports)
-        finally:
-            if probe is not None:
-                probe.stop()
 
     def _client_cert_findings(self) -> tuple[list[Finding], ClientCertificate | None]:
         cert = self.settings.client_cert
@@ -277,7 +238,15 @@ class Run:
             futures: list[Future[TargetReport]] = [
                 endpoint_pool.submit(
                     EndpointCheck(
-                        target, self.settings, contexts, slots, probe_pool, self._cancel, self._emit, presented
+                        target,
+                        self.settings,
+                        contexts,
+                        slots,
+                        probe_pool,
+                        self._cancel,
+                        self._emit,
+                        presented,
+                        self._java_gate,
                     ).run
                 )
                 for target in self.targets

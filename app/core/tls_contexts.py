@@ -62,6 +62,11 @@ def load_trust_file(path: str | Path) -> TrustAnchors:
         raise TrustFileError(f"The trusted-certificate file {name} holds a damaged certificate.") from None
 
 
+def anchors_pem(extra: tuple[TrustAnchors, ...], target_anchors: TrustAnchors | None = None) -> str:
+    """The extra certificates one endpoint's checks trust (the user's, and the practice lab's own), as PEM."""
+    return "".join(a.pem for a in (*extra, *((target_anchors,) if target_anchors else ())))
+
+
 # Where Linux and BSD systems keep their trusted certificates when OpenSSL's own default does not exist
 # (the same list truststore uses).
 SYSTEM_CA_FILES = (

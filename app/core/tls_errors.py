@@ -225,7 +225,7 @@ class CipherWeakness(StrEnum):
 
 def cipher_weakness(name: str) -> CipherWeakness:
     """How old a TLS 1.2 suite (by OpenSSL's name) is. TLS 1.3's suites are all modern."""
-    if not name or name.startswith("TLS_"):
+    if not name or name.startswith(("TLS_", "0x")):  # TLS 1.3's suites; a number this table does not name
         return CipherWeakness.NONE
     if not name.startswith(("ECDHE-", "DHE-")):
         return CipherWeakness.NO_FORWARD_SECRECY

@@ -1,4 +1,4 @@
-"""The plain-language words for each finding code, read from ``resources/explanations.toml``."""
+"""The plain-language words for each finding code, read from ``app/resources/explanations.toml``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.findings import Code, Finding, Status, Verdict
-from app.core.resources import resource_path
+from app.core.resources import required_resource
 
 WORDS_FILE = "explanations.toml"
 _FIELDS = ("title", "explanation", "action")
@@ -39,7 +39,7 @@ class _Blank(dict[str, str]):
 @functools.cache
 def load_words(path: Path | None = None) -> Mapping[str, Mapping[str, str]]:
     """All entries of the words file, by code. Raises ``ValueError`` naming the entry when one is broken."""
-    file = path or resource_path(WORDS_FILE)
+    file = path or required_resource(WORDS_FILE)
     with file.open("rb") as fh:
         data = tomllib.load(fh)
     for code, entry in data.items():

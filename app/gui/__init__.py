@@ -11,14 +11,15 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
 from app.core.catalog import load_catalog
-from app.core.crash import crash_sentence, write_crash_report
-from app.core.errors import InputError, SelectionError
-from app.core.resources import resource_path
+from app.core.crash import crash_sentence, enable_native_crash_traces, native_crash_sentence, write_crash_report
+from app.core.errors import InputError, InstallationDamaged, SelectionError
+from app.core.resources import required_resource
 from app.gui.crash_dialog import CrashHandler
 from app.gui.heartbeat import STARTUP_MARK_ENV, FirstPaint
 from app.gui.main_window import MainWindow, run_after_start
@@ -40,6 +41,7 @@ def _options(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--app", metavar="ID", help="application to choose (default: all)")
     parser.add_argument("--catalog", metavar="PATH", help="a catalog file from your IT department")
     parser.add_argument("--run", action="store_true", help="start checking at once")
+    parser.add_argument("--self-test", action="store_true", help="prove that this installation works, then exit")
     parser.add_argument("--version", action="version", version=f"TLS Readiness Checker {__version__}")
     return parser.parse_args(list(argv))
 
@@ -59,7 +61,7 @@ def create_window(argv: Sequence[str] = (), preferences: Preferences | None = No
     QApplication.setOrganizationName(ORGANIZATION)
     QApplication.setApplicationName(APPLICATION)
     QApplication.setApplicationVersion(__version__)
-    QApplication.setWindowIcon(QIcon(str(resource_path("icons/tls-readiness.png"))))
+    QApplication.setWindowIcon(QIcon(str(required_resource("icons/tls-readiness.png"))))
     catalog = load_catalog(options.catalog)
     if options.env:
         catalog.environment(options.env)  # raises a plain sentence for an unknown one
@@ -81,13 +83,37 @@ def _say(line: str) -> None:
         sys.stderr.write(line + "\n")
 
 
+NO_DISPLAY = (
+    "No display was found, so the window cannot open here. To check as text instead, run: "
+    "tls-readiness check --env practice (or --env production)."
+)
+
+
+def no_display() -> bool:
+    """On Linux and other X11/Wayland systems: is there no display to open a window on? (Windows and macOS
+    always have one; QT_QPA_PLATFORM, such as offscreen, chooses its own.)"""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the window and run until it is closed."""
     args = sys.argv[1:] if argv is None else list(argv)
-    if args == ["--self-test"]:
+    try:
+        options = _options(args)  # --help and --version answer here, before Qt needs a display
+    except InputError as exc:
+        if no_display():
+            _say(f"tls-readiness-gui: {exc}")
+            return EXIT_INPUT
+        options = None  # said in a message box below, once Qt is up
+    if options is not None and options.self_test:
         from app.selftest import run_self_test
 
         return run_self_test(sys.stdout)  # None in a windowed program on Windows: the lines go to the log folder
+    if no_display():  # Qt would abort the whole process with a message about missing libraries
+        _say(f"tls-readiness-gui: {NO_DISPLAY}")
+        return EXIT_INPUT
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "tls-readiness-gui"])
     crashes = CrashHandler()
     crashes.install()
@@ -97,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"tls-readiness-gui: {exc}")
         QMessageBox.critical(None, "TLS Readiness Checker", str(exc))
         return EXIT_INPUT
+    except InstallationDamaged as exc:
+        _say(f"tls-readiness-gui: {exc}")
+        QMessageBox.critical(None, "TLS Readiness Checker", str(exc))
+        return EXIT_CRASH
     except Exception as exc:  # a fault of ours before the window exists: a report and a message, not a vanishing
         sentence = crash_sentence(write_crash_report(type(exc), exc, exc.__traceback__, "start-up"))
         _say(f"tls-readiness-gui: {sentence}")
@@ -106,6 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.core.log import setup_logging
 
     setup_logging()
+    earlier = enable_native_crash_traces()
+    if earlier is not None:
+        _say(f"tls-readiness-gui: {native_crash_sentence(earlier)}")
+        QTimer.singleShot(
+            0, lambda: QMessageBox.information(window, "TLS Readiness Checker", native_crash_sentence(earlier))
+        )
     mark = os.environ.get(STARTUP_MARK_ENV)
     if mark:
         window.installEventFilter(FirstPaint(mark, window))

@@ -28,7 +28,7 @@ from installers.linux.system_libraries import DEB_DEPENDS  # noqa: E402
 
 PACKAGE = "tls-readiness-checker"
 FOLDER = ROOT / "dist" / "tls-readiness"
-ICON = ROOT / "resources" / "icons" / "tls-readiness.png"
+ICON = ROOT / "app" / "resources" / "icons" / "tls-readiness.png"
 PREFIX = Path("opt") / PACKAGE
 SUMMARY = "Checks that this computer can reach the California ISO's market systems over TLS 1.2"
 

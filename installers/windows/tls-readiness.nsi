@@ -32,7 +32,7 @@ RequestExecutionLevel user
 !define PUBLISHER "TLS Readiness Checker developers"
 !define GUI_EXE "tls-readiness-gui.exe"
 !define UNINSTALL_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\TLSReadinessChecker"
-!define ICON_FILE "..\..\resources\icons\tls-readiness.ico"
+!define ICON_FILE "..\..\app\resources\icons\tls-readiness.ico"
 
 !include "MUI2.nsh"
 !include "FileFunc.nsh"

@@ -48,7 +48,8 @@ from tests.windows.prefix import (
     run,
 )
 
-SCREENSHOT = ROOT / "docs" / "screenshots" / "window-wine.png"
+SCREENSHOT = OUT / "window-wine.png"  # --update-screenshot copies it to docs/screenshots/
+DOCS_SCREENSHOT = ROOT / "docs" / "screenshots" / "window-wine.png"
 INSTALL_NAME = "TLS Readiness Checker"
 UNINSTALL_KEY = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\TLSReadinessChecker"
 
@@ -132,14 +133,15 @@ def windows_path(path: Path, wine: Wine) -> str:
 class Steps:
     """What the lane checks, one method a step."""
 
-    def __init__(self, wine: Wine) -> None:
+    def __init__(self, wine: Wine, update_screenshot: bool = False) -> None:
         self.wine = wine
+        self.update_screenshot = update_screenshot
         self.work = wine.drive_c / "lane"  # C:\lane: the frozen build, the installer, logs
         self.dist = self.work / "dist" / "tls-readiness"
         self.setup_exe = self.work / "tls-readiness-checker-setup.exe"
 
-    def lane_env(self, **extra: str) -> dict[str, str]:
-        logs = self.work / "logs"
+    def lane_env(self, logs_name: str = "logs", **extra: str) -> dict[str, str]:
+        logs = self.work / logs_name  # the window has a folder of its own: it waits for its own run's line
         logs.mkdir(parents=True, exist_ok=True)
         return self.wine.env(
             TLS_READINESS_WINDOWS_LANE="1", TLS_READINESS_LOG_DIR=windows_path(logs, self.wine), **extra
@@ -194,8 +196,9 @@ class Steps:
         )
         if proc.returncode != 1:
             raise StepFailed(f"check --env practice exited with {proc.returncode}, not 1 (problems found)")
-        text = proc.stdout
-        report = json.loads(text[text.index("{") : text.rindex("}") + 1])
+        text = proc.stdout  # the JSON report starts a line of its own (a note may come before it)
+        start = 0 if text.startswith("{") else text.index("\n{") + 1
+        report = json.loads(text[start : text.rindex("}") + 1])
         (OUT / "practice.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
         return compare_with_scenarios(report, log)
 
@@ -394,8 +397,9 @@ def compare_with_scenarios(report: dict[str, object], log: Log) -> str:
 def show_window(steps: Steps, log: Log) -> str:
     """The window under Xvfb with Qt's Windows platform plugin, after a check of the practice lab; a picture of
     the whole screen is saved in docs/screenshots/ (look at it)."""
-    logs = steps.work / "logs"
+    logs = steps.work / "logs-window"
     shutil.rmtree(logs, ignore_errors=True)
+    steps.wine.stop()  # a desktop left by another program would have no screen: start from none
     read_fd, write_fd = os.pipe()
     xvfb = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
@@ -408,7 +412,7 @@ def show_window(steps: Steps, log: Log) -> str:
     try:
         with os.fdopen(read_fd) as pipe:
             display = ":" + pipe.readline().strip()
-        env = steps.lane_env(DISPLAY=display)
+        env = steps.lane_env("logs-window", DISPLAY=display)
         gui = subprocess.Popen(
             ["wine", steps.wine.python, "-m", "app.gui", "--env", "practice", "--run"],
             cwd=ROOT,
@@ -432,24 +436,34 @@ def show_window(steps: Steps, log: Log) -> str:
         time.sleep(2)  # let the last results paint
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         run(["import", "-display", display, "-window", "root", str(SCREENSHOT)], log, timeout=60)
-        return f"{SCREENSHOT.relative_to(ROOT)} (look at it)"
+        colours = run(["identify", "-format", "%k", str(SCREENSHOT)], log, timeout=60).stdout.strip()
+        if not colours.isdigit() or int(colours) < 50:  # an empty screen: the window never showed
+            raise StepFailed(f"the picture of the screen is blank ({colours} colours): the window did not show")
+        if steps.update_screenshot:
+            shutil.copyfile(SCREENSHOT, DOCS_SCREENSHOT)
+            return f"{DOCS_SCREENSHOT.relative_to(ROOT)} (look at it)"
+        return f"{SCREENSHOT.relative_to(ROOT)} (look at it; --update-screenshot puts it in docs/screenshots/)"
     finally:
-        if gui is not None:
-            steps.wine.stop()
+        if gui is not None:  # only the window: the other track's programs run in the same prefix
+            gui.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 out, _ = gui.communicate(timeout=30)
                 log.write(out or "")
+            if gui.poll() is None:
+                gui.kill()
         xvfb.terminate()
         xvfb.wait(10)
 
 
-# Two tracks run side by side (2 cores: the tests wait on sockets while PyInstaller and makensis compute); the
-# last steps run after both, alone: old-windows changes the Windows version every program in the prefix sees.
+# Two tracks run side by side (2 cores: the tests wait on sockets while PyInstaller and makensis compute).
 TRACKS = (
-    ("self-test-source", "pytest", "windows-live", "practice", "window"),
+    ("self-test-source", "pytest", "windows-live", "practice"),
     ("freeze", "self-test-frozen", "installer", "install"),
 )
-AFTERWARDS = ("old-windows", "isolation")
+# After both, alone: the window needs Wine's desktop (explorer.exe) to be its own, on the virtual screen (a
+# windowed program of the other track, such as the installer, would otherwise start it with no screen at all);
+# old-windows changes the Windows version every program in the prefix sees.
+AFTERWARDS = ("window", "old-windows", "isolation")
 STEPS = (*TRACKS[0], *TRACKS[1], *AFTERWARDS)
 NEEDS = {
     "self-test-frozen": ["freeze"],
@@ -465,6 +479,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--fresh", action="store_true", help="make the prefix again from nothing")
     parser.add_argument("--only", default="", help=f"comma-separated steps to run (of: {', '.join(STEPS)})")
+    parser.add_argument(
+        "--update-screenshot", action="store_true", help="copy the window's picture to docs/screenshots/"
+    )
     args = parser.parse_args(argv)
     chosen = [s for s in args.only.split(",") if s] or list(STEPS)
     unknown = [s for s in chosen if s not in STEPS]
@@ -474,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     lane = Lane(Wine(cache), cache)
-    steps = Steps(lane.wine)
+    steps = Steps(lane.wine, args.update_screenshot)
     started = time.monotonic()
     print(f"windows lane: prefix and downloads in {cache}; logs in {OUT.relative_to(ROOT)}/", flush=True)
     lane.step("prefix", setup_prefix(lane, args.fresh))

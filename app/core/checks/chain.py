@@ -13,17 +13,19 @@ import datetime as dt
 import functools
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import certifi
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import AuthorityInformationAccessOID
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from app.core.der import tolerant_x509
 from app.core.fetch import Fetched, fetch
 from app.core.net import Budget
 from app.core.proxy import ProxySettings
+
+if TYPE_CHECKING:
+    from cryptography.x509.verification import ServerVerifier, Store
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,13 @@ def complete_chain(
     except ValueError:
         return ChainCompletion(url, fetched, detail="the answer holds no certificate")
     subject = issuers[0].subject.rfc4514_string()
+    from cryptography.x509.verification import VerificationError  # only for the rare missing issuer
+
     try:
         with tolerant_x509():
             leaf = x509.load_der_x509_certificate(chain[0])
             sent = [x509.load_der_x509_certificate(der) for der in chain[1:]]
-        _verifier(host, anchors_pem).verify(leaf, [*sent, *issuers])
+        _verifier(leaf, host, anchors_pem, [leaf, *sent, *issuers]).verify(leaf, [*sent, *issuers])
     except VerificationError as exc:
         return ChainCompletion(url, fetched, subject, detail=f"the chain still does not verify: {exc}")
     except ValueError as exc:
@@ -106,6 +110,8 @@ def complete_chain(
 
 def _certificates(body: bytes) -> list[x509.Certificate]:
     """DER, PEM, or a PKCS#7 bundle (.p7c), as authorities publish them. Raises ``ValueError``."""
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
     with tolerant_x509():
         if b"-----BEGIN CERTIFICATE-----" in body:
             return x509.load_pem_x509_certificates(body)
@@ -118,18 +124,39 @@ def _certificates(body: bytes) -> list[x509.Certificate]:
             return certs
 
 
-def _verifier(host: str, anchors_pem: str) -> x509.verification.ServerVerifier:
+def _verifier(leaf: x509.Certificate, host: str, anchors_pem: str, chain: list[x509.Certificate]) -> ServerVerifier:
+    """A verifier for the question "does this chain reach a trusted root?" alone: the leaf's own name, and a
+    time when every certificate of the chain is valid (now, when it can be), since a wrong name or an expired
+    certificate is reported for itself."""
+    subject: x509.DNSName | x509.IPAddress
     try:
-        subject: x509.DNSName | x509.IPAddress = x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        subject = x509.DNSName(host)
-    builder = PolicyBuilder().store(_store(anchors_pem)).time(dt.datetime.now(dt.UTC))
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        own = [*names.get_values_for_type(x509.DNSName), *names.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        own = []
+    first = own[0] if own else host
+    if isinstance(first, str):
+        try:
+            subject = x509.IPAddress(ipaddress.ip_address(first))
+        except ValueError:
+            subject = x509.DNSName(first.replace("*.", "any.", 1))
+    else:
+        subject = x509.IPAddress(first)
+    latest_start = max(c.not_valid_before_utc for c in chain)
+    earliest_end = min(c.not_valid_after_utc for c in chain)
+    now = dt.datetime.now(dt.UTC)
+    when = min(max(now, latest_start), earliest_end) if latest_start <= earliest_end else now
+    from cryptography.x509.verification import PolicyBuilder
+
+    builder = PolicyBuilder().store(_store(anchors_pem)).time(when)
     return builder.build_server_verifier(subject)
 
 
 @functools.lru_cache(maxsize=8)
 def _store(anchors_pem: str) -> Store:
     """Mozilla's roots and the extra anchors, as the program's verified connections trust them."""
+    from cryptography.x509.verification import Store
+
     with open(certifi.where(), "rb") as f, tolerant_x509():
         roots = x509.load_pem_x509_certificates(f.read())
         if anchors_pem:

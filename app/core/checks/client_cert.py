@@ -29,6 +29,7 @@ from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, des
 from app.core.der import looks_like_pkcs12, tolerant_x509
 from app.core.findings import Check, Code, Finding
 from app.core.keyload import load_cert_and_key
+from app.core.log import log
 
 MAX_FILE_BYTES = 1_000_000
 _KEY_KIND = rb"(?:RSA |EC |ENCRYPTED |DSA )?PRIVATE KEY"
@@ -77,28 +78,38 @@ class PresentedCopy:
 
 
 @contextmanager
-def presented_copy(cert: ClientCertificate) -> Iterator[PresentedCopy]:
-    """Write :class:`PresentedCopy` for ``cert``; the file is removed when the ``with`` block ends.
+def presented_copy(cert: ClientCertificate) -> Iterator[PresentedCopy | None]:
+    """Write :class:`PresentedCopy` for ``cert``; the file is removed when the ``with`` block ends. None when it
+    cannot be made (no temporary folder, a key of a kind PKCS#12 cannot hold): curl and Java then present none.
 
     The copy uses the PKCS#12 encryption every reader takes (Java 8, Windows, OpenSSL 3): its password is random
     and the file lives only as long as the run.
     """
     password = secrets.token_urlsafe(24)
-    with tolerant_x509():
-        certs = [x509.load_der_x509_certificate(der) for der in cert.chain]
-    encryption = (
-        serialization.PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(50_000)
-        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-        .hmac_hash(hashes.SHA1())  # noqa: S303 - the integrity check every reader (Java 8 too) takes
-        .build(password.encode())
-    )
-    key = cast(pkcs12.PKCS12PrivateKeyTypes, cert._key)  # a key that opened from a .p12 or PEM file
-    data = pkcs12.serialize_key_and_certificates(b"tls-readiness", key, certs[0], certs[1:] or None, encryption)
-    fd, path = tempfile.mkstemp(prefix="tlsrc-cert-", suffix=".p12")  # readable by this user only
+    path = ""
     try:
+        with tolerant_x509():
+            certs = [x509.load_der_x509_certificate(der) for der in cert.chain]
+        encryption = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(50_000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+            .hmac_hash(hashes.SHA1())  # noqa: S303 - the integrity check every reader (Java 8 too) takes
+            .build(password.encode())
+        )
+        key = cast(pkcs12.PKCS12PrivateKeyTypes, cert._key)  # a key that opened from a .p12 or PEM file
+        data = pkcs12.serialize_key_and_certificates(b"tls-readiness", key, certs[0], certs[1:] or None, encryption)
+        fd, path = tempfile.mkstemp(prefix="tlsrc-cert-", suffix=".p12")  # readable by this user only
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+    except (OSError, ValueError, TypeError) as exc:
+        log.info("curl and Java will present no certificate: its copy could not be made (%s)", type(exc).__name__)
+        if path:
+            with suppress(OSError):
+                os.unlink(path)
+        yield None
+        return
+    try:
         yield PresentedCopy(path, password)
     finally:
         with suppress(OSError):

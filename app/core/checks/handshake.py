@@ -141,9 +141,11 @@ def handshake(
     sock: socket.socket | None = None,
     request_path: str | None = None,
     port: int = 443,
+    on_handshake: Callable[[], None] | None = None,
 ) -> HandshakeResult:
     """Connect (unless given an open ``sock``), handshake with ``context`` and, when ``request_path`` is
-    given and the handshake succeeded, send one HTTP request. Raises only ``Cancelled``."""
+    given and the handshake succeeded, send one HTTP request. ``on_handshake`` is called as soon as the handshake
+    has completed, before the request. Raises only ``Cancelled``."""
     started = time.monotonic()
 
     def ms() -> float:
@@ -176,7 +178,7 @@ def handshake(
         return HandshakeResult(version, HandshakeOutcome.CLOSED, error=str(exc), elapsed_ms=ms())
     try:
         with RECORDER.recording(sslsock) as transcript:
-            result = _handshake_and_ask(sslsock, ctx, version, budget, host, port, request_path, ms)
+            result = _handshake_and_ask(sslsock, ctx, version, budget, host, port, request_path, ms, on_handshake)
             return dataclasses.replace(result, transcript=transcript())
     finally:
         close_quietly(sslsock)
@@ -191,6 +193,7 @@ def _handshake_and_ask(
     port: int,
     request_path: str | None,
     ms: Callable[[], float],
+    on_handshake: Callable[[], None] | None = None,
 ) -> HandshakeResult:
     try:
         ssl_step(sslsock, sslsock.do_handshake, budget)
@@ -235,6 +238,8 @@ def _handshake_and_ask(
             elapsed_ms=ms(),
         )
     handshake_ms = ms()
+    if on_handshake is not None:
+        on_handshake()
     cipher = sslsock.cipher()
     verified = ctx.verify_mode == ssl.CERT_REQUIRED
     answer = None

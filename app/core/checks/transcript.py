@@ -236,9 +236,13 @@ class Recorder:
             context._msg_callback = self._callback  # type: ignore[attr-defined]
 
     @contextmanager
-    def recording(self, sslsock: ssl.SSLSocket) -> Iterator[Callable[[], Transcript]]:
+    def recording(self, sslsock: ssl.SSLSocket) -> Iterator[Callable[[], Transcript | None]]:
         """Record ``sslsock``'s messages for the duration of the ``with`` block; the value it gives returns the
-        transcript so far (call it when the handshake, or the request after it, is done)."""
+        transcript so far (call it when the handshake, or the request after it, is done), or None when the
+        socket's context does not report to this recorder (then nothing is known, rather than "nothing sent")."""
+        if getattr(sslsock.context, "_msg_callback", None) != self._callback:
+            yield lambda: None
+            return
         recording = _Recording()
         with self._lock:
             self._live[sslsock] = recording
@@ -256,10 +260,13 @@ class Recorder:
         if recording is None:
             return
         sender = "client" if direction == "write" else "server"
-        if content_type == _HANDSHAKE:
-            recording.handshake(sender, version, data)
-        elif content_type == _ALERT:
-            recording.alert(sender, data)
+        try:
+            if content_type == _HANDSHAKE:
+                recording.handshake(sender, version, data)
+            elif content_type == _ALERT:
+                recording.alert(sender, data)
+        except Exception:  # noqa: S110 - a message we cannot read must never break the handshake it describes
+            pass
 
 
 RECORDER = Recorder()

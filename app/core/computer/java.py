@@ -1,12 +1,16 @@
 """Java runtimes: which are installed, whether they offer TLS 1.2 by default (Java 7 does not), and a real TLS 1.2
-handshake to each address through Java itself (``resources/java/Probe.java``, run as ``java Probe.java`` on
-Java 11 and newer), so the verdict reflects the runtime that a company's own API clients use."""
+handshake to each address through Java itself, so the verdict reflects the runtime that a company's own API
+clients use. The probe (``app/resources/java/Probe.java``) ships compiled for Java 8 (``classes/``, made by
+installers/compile-probe), which every runtime from Java 8 on runs at once; where the classes are missing, Java
+11 and newer run the source itself (``java Probe.java``, which compiles it first: about 0.9 s)."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -15,11 +19,13 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.checks.client_cert import PresentedCopy
 from app.core.checks.http import page_words
+from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
 from app.core.model import StoreVerdict, Target, TrustResult
 from app.core.net import CancelFlag
@@ -29,6 +35,7 @@ from app.core.resources import resource_path
 from app.core.tls_errors import ClientCertAlert, http_client_cert_refusal
 
 PROBE = "java/Probe.java"
+PROBE_CLASSES = "java/classes"  # Probe.class and its inner classes, class file version 52 (Java 8)
 _EXE = "java.exe" if sys.platform == "win32" else "java"
 _USUAL = (
     "C:/Program Files/Java/*/bin/java.exe",
@@ -126,16 +133,49 @@ def runtime_findings(runtimes: Sequence[JavaRuntime], environment: dict[str, str
                     "options for every Java leave TLS 1.2 out: " + " ".join(limited),
                 )
             )
-    if runtimes and not any(rt.major >= 11 for rt in runtimes):
+    if runtimes and not any(can_run_probe(rt) for rt in runtimes):
         findings.append(
             Finding(
                 Code.JAVA_PROBE_UNAVAILABLE,
                 Check.JAVA,
-                {"version": runtimes[0].version},
-                "the probe needs Java 11 or newer",
+                {"version": runtimes[0].version, "minimum": str(probe_minimum())},
+                f"the probe needs Java {probe_minimum()} or newer",
             )
         )
     return findings
+
+
+@functools.cache
+def compiled_probe() -> Path | None:
+    """The folder of the compiled probe (Java 8 classes), or None when this installation has only the source, or
+    classes made from another version of it (installers/compile-probe writes the source's SHA-256 beside them)."""
+    folder = resource_path(PROBE_CLASSES)
+    try:
+        made_from = (folder / "source.sha256").read_text().strip()
+        source = hashlib.sha256(resource_path(PROBE).read_bytes()).hexdigest()
+    except OSError:
+        return None
+    return folder if made_from == source and (folder / "Probe.class").is_file() else None
+
+
+def probe_minimum() -> int:
+    """The oldest Java that can run the probe here: 8 with the compiled classes, 11 with only the source."""
+    return 8 if compiled_probe() is not None else 11
+
+
+def can_run_probe(runtime: JavaRuntime) -> bool:
+    """Can this runtime run the probe?"""
+    return runtime.major >= probe_minimum()
+
+
+def probe_command(runtime: JavaRuntime) -> list[str]:
+    """How to start the probe on ``runtime``: from its classes when shipped, else from the source."""
+    classes = compiled_probe()
+    # C1 only: the probe runs for a second or two, where the optimizing compiler costs start-up and never pays.
+    options = [runtime.path, "-Djava.net.useSystemProxies=false", "-XX:TieredStopAtLevel=1"]
+    if classes is not None:
+        return [*options, "-cp", str(classes), "Probe"]
+    return [*options, str(resource_path(PROBE))]
 
 
 @dataclass(frozen=True)
@@ -161,91 +201,148 @@ class JavaResult:
 
 
 class JavaProbe:
-    """One Java process for a whole run: started early (it compiles the probe while the other checks run) and
-    given the addresses once they are done, so it never adds to their connections."""
+    """One Java process for a whole run: started early (the JVM starts while this program's own checks begin),
+    set up once (the proxy, the user's certificate), then given each address as soon as that address is checked,
+    so that Java's handshake runs beside the others instead of after them. Results come back as each is done."""
 
     def __init__(self, runtime: JavaRuntime) -> None:
         self.runtime = runtime
         self.version = runtime.version
-        # Low priority: it compiles the probe while this program's own checks run, and must not slow them.
+        # Low priority: the JVM starts while this program's own checks run, and must not slow them.
         flags = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
         self._process = subprocess.Popen(
-            [runtime.path, "-Djava.net.useSystemProxies=false", str(resource_path(PROBE))],
+            probe_command(runtime),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             creationflags=flags,
         )
         if hasattr(os, "setpriority"):
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, self._process.pid, 10)
+        self._lock = threading.Lock()
+        self._pending: dict[str, Future[JavaResult | None]] = {}
+        self._trust: dict[str, str] = {}  # extra certificates (PEM) -> the name Java knows them by
         self._temp: list[str] = []
+        self._count = 0
+        self._ended = False
+        self._reader = threading.Thread(target=self._read, name="java probe", daemon=True)
+        self._reader.start()
 
-    def probe(
-        self,
-        targets: Sequence[Target],
-        extra_pem: str,
-        proxy: ProxySettings | None,
-        timeout: float,
-        client_cert: PresentedCopy | None = None,
-    ) -> dict[str, JavaResult]:
-        """A TLS 1.2 handshake and one request to each target, presenting the user's certificate when given (its
-        one-time password goes on Java's standard input); returns the results by target id (missing ones failed
-        to run)."""
-        assert self._process.stdin is not None and self._process.stdout is not None
+    def configure(self, proxy: ProxySettings | None, client_cert: PresentedCopy | None) -> None:
+        """Go through ``proxy``; present ``client_cert`` (its one-time password goes on Java's standard input)."""
         lines = []
-        if extra_pem:
-            fd, name = tempfile.mkstemp(prefix="tlsrc-java-", suffix=".pem")
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(extra_pem)
-            self._temp.append(name)
-            lines.append(f"ca {name}")
         if proxy is not None:
             auth = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode() if proxy.username else ""
             lines.append(f"proxy {proxy.host} {proxy.port} {auth}".rstrip())
         if client_cert is not None:
             lines.append(f"clientcert {client_cert.path}")
             lines.append(f"clientpass {base64.b64encode(client_cert.password.encode()).decode()}")
-        for t in targets:
-            path = t.address.path.replace(" ", "%20") or "/"
-            lines.append(f"target {t.id} {t.address.host} {t.address.port} {int(timeout * 1000)} {path}")
-        lines.append("go")
-        timer = threading.Timer(timeout * 2 + 30, self.stop)  # never wait forever on a stuck JVM
-        timer.start()
-        results: dict[str, JavaResult] = {}
+        with self._lock:
+            self._write(lines)
+
+    def submit(self, target: Target, extra_pem: str, timeout: float) -> Future[JavaResult | None]:
+        """Start a TLS 1.2 handshake and one request to ``target`` through Java; the future's result is None when
+        Java gave no answer (it ended, or could not be started)."""
+        future: Future[JavaResult | None] = Future()
+        with self._lock:
+            if self._ended:
+                future.set_result(None)
+                return future
+            lines = []
+            trust = "-"
+            if extra_pem:
+                trust = self._trust.get(extra_pem, "")
+                if not trust:
+                    trust = f"t{len(self._trust)}"
+                    fd, name = tempfile.mkstemp(prefix="tlsrc-java-", suffix=".pem")
+                    with os.fdopen(fd, "w", encoding="ascii") as fh:
+                        fh.write(extra_pem)
+                    self._temp.append(name)
+                    self._trust[extra_pem] = trust
+                    lines.append(f"trust {trust} {name}")
+            self._count += 1
+            key = str(self._count)
+            self._pending[key] = future
+            path = target.address.path.replace(" ", "%20") or "/"
+            address = target.address
+            lines.append(f"target {key} {address.host} {address.port} {int(timeout * 1000)} {path} {trust}")
+            if not self._write(lines):
+                self._pending.pop(key, None)
+                future.set_result(None)
+        return future
+
+    def _write(self, lines: list[str]) -> bool:
         try:
-            self._process.stdin.write("\n".join(lines) + "\n")
+            assert self._process.stdin is not None
+            self._process.stdin.write("".join(line + "\n" for line in lines))
             self._process.stdin.flush()
+        except (OSError, ValueError):  # Java has ended (or was stopped)
+            return False
+        return True
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
             for line in self._process.stdout:
                 fields = line.rstrip("\n").split("\t")
-                if fields[0] == "done":
-                    break
                 if fields[0] == "result" and len(fields) >= 6:
-                    results[fields[1]] = JavaResult(*fields[2:8])
-        except OSError:
-            pass
-        finally:
-            timer.cancel()
-            self.stop()
-        return results
+                    with self._lock:
+                        future = self._pending.pop(fields[1], None)
+                    if future is not None:
+                        future.set_result(JavaResult(*fields[2:8]))
+                elif fields[0] == "done":
+                    break
+        with self._lock:  # Java ended: whatever it did not answer gets no answer
+            self._ended = True
+            pending, self._pending = self._pending, {}
+        for future in pending.values():
+            future.set_result(None)
 
     def stop(self) -> None:
-        """End the Java process and remove its temporary file."""
+        """End the Java process and remove its temporary files (every answer still awaited becomes None)."""
+        with self._lock:
+            self._write(["end"])
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait(10)
+        self._reader.join(5)
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError):
+                    stream.close()
         for name in self._temp:
             Path(name).unlink(missing_ok=True)
         self._temp.clear()
 
 
+class JavaGate:
+    """Where a run's checks get its Java probe, which starts on another thread: until it has started (or it is
+    known that there is none), they wait, cancellably."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._probe: JavaProbe | None = None
+
+    def open(self, probe: JavaProbe | None) -> None:
+        """The probe is there (or None: no Java can run it, or Java is not to be tried)."""
+        self._probe = probe
+        self._ready.set()
+
+    def wait(self, cancel: threading.Event | CancelFlag) -> JavaProbe | None:
+        """The probe, once known. Raises ``Cancelled``."""
+        while not self._ready.wait(0.05):
+            if cancel.is_set():
+                raise Cancelled
+        return self._probe
+
+
 def start_probe(runtimes: Sequence[JavaRuntime]) -> JavaProbe | None:
-    """A probe on the first runtime that can run it (Java 11 or newer), or None."""
-    usable = next((rt for rt in runtimes if rt.major >= 11), None)
+    """A probe on the first runtime that can run it (Java 8 or newer with the compiled probe), or None."""
+    usable = next((rt for rt in runtimes if can_run_probe(rt)), None)
     return JavaProbe(usable) if usable else None
 
 
@@ -270,14 +367,13 @@ def probe_findings(
     if result is None:
         return [], TrustResult("java", StoreVerdict.NOT_CHECKED, "the Java probe gave no answer")
     refusal = ClientCertAlert.NONE
+    page = page_words(result.page.encode("latin-1", "replace"))
     if result.kind == "ok" and result.http_status.isdigit():
-        refusal = http_client_cert_refusal(
-            int(result.http_status), page_words(result.page.encode("latin-1", "replace"))
-        )
+        refusal = http_client_cert_refusal(int(result.http_status), page)
     refused = refusal is not ClientCertAlert.NONE or (result.kind in ("handshake", "connect") and client_cert_asked)
     if refused and presented and client_cert_accepted:
         why = "the server refused your certificate when Java presented it"
-        said = result.message or f"HTTP {result.http_status}: {page_words(result.page.encode('latin-1', 'replace'))}"
+        said = result.message or f"HTTP {result.http_status}: {page}"
         detail = f"Java {version}: {said}"
         return [Finding(Code.JAVA_TLS12_FAILED, Check.JAVA, {**params, "why": why}, detail)], trusted
     if refused:

@@ -4,6 +4,7 @@ but Windows itself cannot" becomes visible."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import ssl
@@ -50,7 +51,7 @@ def find_curl() -> str | None:
     return shutil.which("curl.exe" if sys.platform == "win32" else "curl")
 
 
-_STATUS_MARK = "\n@tls-readiness-status="
+MAX_PAGE_BYTES = 8 * 1024
 
 
 def curl_request(
@@ -70,7 +71,7 @@ def curl_request(
         "--silent",
         "--show-error",
         "--write-out",
-        _STATUS_MARK + "%{http_code}",
+        "%{http_code}",
         "--tlsv1.2",
         "--tls-max",
         "1.2",
@@ -83,6 +84,12 @@ def curl_request(
     ]
     config = []
     temp_name = ""
+    try:
+        fd, page_file = tempfile.mkstemp(prefix="tlsrc-page-")  # the answer's page: read only for its words
+    except OSError as exc:
+        return CurlResult(-1, "", f"curl could not run: no temporary file ({exc.strerror or exc})")
+    os.close(fd)
+    command += ["--output", page_file]
     if extra_pem and sys.platform != "win32":
         fd, temp_name = tempfile.mkstemp(prefix="tlsrc-ca-", suffix=".pem")
         with os.fdopen(fd, "w", encoding="ascii") as fh:
@@ -109,11 +116,22 @@ def curl_request(
     except (OSError, subprocess.TimeoutExpired) as exc:
         return CurlResult(-1, "", f"curl could not run: {exc}")
     finally:
-        if temp_name:
-            os.unlink(temp_name)
-    body, _, status = done.stdout.rpartition(_STATUS_MARK)
-    page = page_words(body.encode("utf-8", "replace")) if status.strip() in {str(s) for s in PAGE_STATUSES} else ""
+        body = _read_start(page_file)
+        for name in (temp_name, page_file):
+            if name:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+    status = done.stdout.strip()
+    page = page_words(body) if status.isdigit() and int(status) in PAGE_STATUSES else ""
     return CurlResult(done.returncode, status.strip(), done.stderr.strip()[:300], page)
+
+
+def _read_start(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_PAGE_BYTES)
+    except OSError:
+        return b""
 
 
 def _quote(text: str) -> str:

@@ -1,15 +1,18 @@
 // TLS Readiness Checker's Java probe: a TLS 1.2 handshake to each address through this Java, with Java's own
 // trust store (cacerts) plus any extra certificates, presenting the user's certificate when one is given, then one
-// HTTP request. Run as `java Probe.java` (Java 11 or newer) or from its compiled class.
+// HTTP request. Run from its classes compiled for Java 8 (installers/compile-probe), or as `java Probe.java` (Java
+// 11 or newer). It is started early and given each address as soon as that address is checked: every target is
+// probed at once, and its result printed when it is done.
 //
-// Standard input, one command per line:
-//   ca <path>                       extra trusted certificates (PEM), added to Java's own
+// Standard input, one command per line (settings first, then targets as they come):
+//   trust <name> <path>             a set of extra trusted certificates (PEM), added to Java's own, for targets
+//                                   that name it
 //   proxy <host> <port> [<base64>]  go through this HTTP proxy (base64 of user:password, never on the command line)
 //   clientcert <path>               present this PKCS#12 file's certificate when a server asks for one ...
 //   clientpass <base64>             ... opened with this password (on standard input, never on the command line)
-//   target <id> <host> <port> <timeout-ms> [<path>]
-//   go                              probe every target, then exit
-// Standard output: "java<TAB>version<TAB>default protocols", then one line per target:
+//   target <id> <host> <port> <timeout-ms> <path> <trust name or ->
+//   end                             no more targets: finish those under way, then exit
+// Standard output: "java<TAB>version<TAB>default protocols", then one line per target, in the order they finish:
 //   "result<TAB>id<TAB>kind<TAB>protocol<TAB>cipher<TAB>message<TAB>http status<TAB>page" where kind is ok, cert,
 //   name (the certificate does not name the server), handshake, connect, timeout or proxy; then "done".
 import java.io.*;
@@ -28,15 +31,22 @@ public class Probe {
 
     public static void main(String[] args) throws Exception {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        List<String[]> targets = new ArrayList<>();
-        List<String> caFiles = new ArrayList<>();
+        Map<String, String> trustFiles = new HashMap<>();
+        Map<String, SSLContext> contexts = new HashMap<>();
         String protocols = String.join(",", SSLContext.getDefault().getDefaultSSLParameters().getProtocols());
         System.out.println("java\t" + System.getProperty("java.version") + "\t" + protocols);
         System.out.flush();
+        Thread warm = new Thread(Probe::warmUp);  // while the first address is still being checked
+        warm.setDaemon(true);
+        warm.start();
+        ExecutorService pool = Executors.newCachedThreadPool();
+        List<Future<?>> running = new ArrayList<>();
+        KeyManager[] keys = null;
+        boolean keysLoaded = false;
         String line;
-        while ((line = in.readLine()) != null && !line.equals("go")) {
+        while ((line = in.readLine()) != null && !line.equals("end")) {
             String[] p = line.split(" ");
-            if (p[0].equals("ca")) caFiles.add(line.substring(3));
+            if (p[0].equals("trust") && p.length > 2) trustFiles.put(p[1], line.substring(7 + p[1].length()));
             else if (p[0].equals("proxy")) {
                 proxyHost = p[1];
                 proxyPort = Integer.parseInt(p[2]);
@@ -44,17 +54,30 @@ public class Probe {
             } else if (p[0].equals("clientcert")) clientCert = line.substring(11);
             else if (p[0].equals("clientpass")) {
                 clientPass = new String(Base64.getDecoder().decode(p[1]), StandardCharsets.UTF_8).toCharArray();
-            } else if (p[0].equals("target")) targets.add(p);
+            } else if (p[0].equals("target") && p.length >= 7) {
+                if (!keysLoaded) {
+                    keys = keyManagers();
+                    keysLoaded = true;
+                }
+                String trust = p[6];
+                SSLContext context = contexts.get(trust);
+                if (context == null) {
+                    context = SSLContext.getInstance("TLS");
+                    List<String> files = trust.equals("-") ? new ArrayList<>() : Arrays.asList(trustFiles.get(trust));
+                    context.init(keys, new TrustManager[] {trustManager(files)}, null);
+                    contexts.put(trust, context);
+                }
+                final SSLContext use = context;
+                running.add(pool.submit(() -> {
+                    String result = probe(use, p[1], p[2], Integer.parseInt(p[3]), Integer.parseInt(p[4]), p[5]);
+                    synchronized (System.out) {
+                        System.out.println(result);
+                        System.out.flush();
+                    }
+                }));
+            }
         }
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(keyManagers(), new TrustManager[] {trustManager(caFiles)}, null);
-        ExecutorService pool = Executors.newFixedThreadPool(8);
-        List<Future<String>> results = new ArrayList<>();
-        for (String[] t : targets) {
-            String path = t.length > 5 ? t[5] : "/";
-            results.add(pool.submit(() -> probe(context, t[1], t[2], Integer.parseInt(t[3]), Integer.parseInt(t[4]), path)));
-        }
-        for (Future<String> r : results) System.out.println(r.get());
+        for (Future<?> r : running) r.get();
         System.out.println("done");
         System.out.flush();
         pool.shutdownNow();
@@ -70,7 +93,9 @@ public class Probe {
             s.setSoTimeout(timeout);
             s.startHandshake();
             SSLSession session = s.getSession();
-            String[] answer = ask(s, host, port, path);
+            // The request matters when Java presents the user's certificate: a server may refuse it only in its
+            // answer. Without one, the handshake alone says what Java can do (and costs one round trip less).
+            String[] answer = clientCert != null ? ask(s, host, port, path) : new String[] {"", ""};
             return line(id, "ok", session.getProtocol(), session.getCipherSuite(), "", answer[0], answer[1]);
         } catch (SSLHandshakeException e) {
             String kind = isNameProblem(e) ? "name" : isCertificateProblem(e) ? "cert" : "handshake";
@@ -85,8 +110,11 @@ public class Probe {
     }
 
     // One GET after the handshake: a server may refuse the certificate only in its answer (nginx's 400 page, IIS's
-    // 403.7). Returns the status and the start of the answer; empty when none came.
+    // 403.7). Returns the status and the page (without the headers: they may carry cookies); what was read before a
+    // time-out counts too.
     static String[] ask(SSLSocket s, String host, int port, String path) {
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        String status = "";
         try {
             OutputStream out = s.getOutputStream();
             String authority = port == 443 ? host : host + ":" + port;
@@ -94,22 +122,25 @@ public class Probe {
                 + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
             InputStream in = s.getInputStream();
-            ByteArrayOutputStream got = new ByteArrayOutputStream();
             byte[] buffer = new byte[4096];
             int n;
-            String text = "", status = "";
             while (got.size() < 8192 && (n = in.read(buffer)) > 0) {
                 got.write(buffer, 0, n);
-                text = got.toString("ISO-8859-1");
-                String[] first = text.split("\r\n", 2)[0].split(" ");
-                status = first.length > 1 && first[0].startsWith("HTTP/") ? first[1] : "";
+                status = statusOf(got.toString("ISO-8859-1"));
                 // Only refusals come with a page worth reading (its words say why); for others the head is enough.
-                if (text.contains("\r\n\r\n") && !status.matches("400|401|403|421|495|496")) break;
+                if (got.toString("ISO-8859-1").contains("\r\n\r\n") && !status.matches("400|401|403|421|495|496")) break;
             }
-            return new String[] {status, text};
         } catch (IOException e) {
-            return new String[] {"", "no answer: " + e};
+            if (got.size() == 0) return new String[] {"", "no answer: " + e};
         }
+        String text = new String(got.toByteArray(), StandardCharsets.ISO_8859_1);
+        int body = text.indexOf("\r\n\r\n");
+        return new String[] {status, body >= 0 ? text.substring(body + 4) : ""};
+    }
+
+    static String statusOf(String text) {
+        String[] first = text.split("\r\n", 2)[0].split(" ");
+        return first.length > 1 && first[0].startsWith("HTTP/") ? first[1] : "";
     }
 
     // Java's host name check (sun.security.util.HostnameChecker) says "No name matching ... found" or "No subject
@@ -132,6 +163,23 @@ public class Probe {
         KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         factory.init(keys, clientPass);
         return factory.getKeyManagers();
+    }
+
+    // Loads and runs Java's TLS client code once (a ClientHello made in memory, sent nowhere), so that the first real
+    // handshake does not pay for it.
+    static void warmUp() {
+        try {
+            SSLEngine engine = SSLContext.getDefault().createSSLEngine("warm-up.invalid", 443);
+            engine.setUseClientMode(true);
+            engine.setEnabledProtocols(new String[] {"TLSv1.2"});
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+            engine.beginHandshake();
+            engine.wrap(java.nio.ByteBuffer.allocate(0), out);
+            TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm()).init((KeyStore) null);
+            CertificateFactory.getInstance("X.509");
+        } catch (Exception e) {
+            // only a warm-up
+        }
     }
 
     static boolean isCertificateProblem(Throwable e) {
