@@ -1,5 +1,5 @@
 """``python -m app`` runs the command line, like ``tls-readiness``."""
 
-from app.cli.main import main
+from app.cli.launch import main
 
 raise SystemExit(main())

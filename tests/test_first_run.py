@@ -110,7 +110,7 @@ def test_a_native_crash_is_reported_at_the_next_start(tmp_path):
 
 
 def test_the_java_probe_ships_compiled_for_java_8_and_runs_from_its_classes():
-    from app.core.computer.java import JavaRuntime, compiled_probe, probe_command, probe_minimum
+    from app.core.computer.java_start import compiled_probe, probe_command, probe_minimum
 
     classes = compiled_probe()
     if classes is None:
@@ -118,5 +118,5 @@ def test_the_java_probe_ships_compiled_for_java_8_and_runs_from_its_classes():
     header = (classes / "Probe.class").read_bytes()[:8]
     assert header[:4] == b"\xca\xfe\xba\xbe" and int.from_bytes(header[6:8], "big") == 52  # Java 8
     assert probe_minimum() == 8
-    command = probe_command(JavaRuntime("/usr/bin/java", "1.8.0_402"))
+    command = probe_command("/usr/bin/java")
     assert command[-3:] == ["-cp", str(classes), "Probe"]

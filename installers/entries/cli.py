@@ -1,5 +1,5 @@
 """The frozen ``tls-readiness`` console program (packaging.spec)."""
 
-from app.cli.main import main
+from app.cli.launch import main
 
 raise SystemExit(main())

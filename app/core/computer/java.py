@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import glob
-import hashlib
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -25,18 +22,22 @@ from pathlib import Path
 
 from app.core.checks.client_cert import PresentedCopy
 from app.core.checks.http import page_words
+from app.core.computer.java_start import (
+    EXE,
+    major_version,
+    probe_minimum,
+    release_version,
+    start_probe_process,
+    take,
+)
 from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
 from app.core.model import StoreVerdict, Target, TrustResult
 from app.core.net import CancelFlag
 from app.core.processes import run_program
 from app.core.proxy import ProxySettings
-from app.core.resources import resource_path
 from app.core.tls_errors import ClientCertAlert, http_client_cert_refusal
 
-PROBE = "java/Probe.java"
-PROBE_CLASSES = "java/classes"  # Probe.class and its inner classes, class file version 52 (Java 8)
-_EXE = "java.exe" if sys.platform == "win32" else "java"
 _USUAL = (
     "C:/Program Files/Java/*/bin/java.exe",
     "C:/Program Files (x86)/Java/*/bin/java.exe",
@@ -63,11 +64,7 @@ class JavaRuntime:
     @property
     def major(self) -> int:
         """7 for ``1.7.0_80``, 17 for ``17.0.15``."""
-        parts = re.findall(r"\d+", self.version)
-        if not parts:
-            return 0
-        first = int(parts[0])
-        return int(parts[1]) if first == 1 and len(parts) > 1 else first
+        return major_version(self.version)
 
 
 def find_runtimes(timeout: float = 10.0, cancel: threading.Event | CancelFlag | None = None) -> list[JavaRuntime]:
@@ -75,7 +72,7 @@ def find_runtimes(timeout: float = 10.0, cancel: threading.Event | CancelFlag | 
     candidates: list[str] = []
     home = os.environ.get("JAVA_HOME")
     if home:
-        candidates.append(str(Path(home) / "bin" / _EXE))
+        candidates.append(str(Path(home) / "bin" / EXE))
     on_path = shutil.which("java")
     if on_path:
         candidates.append(on_path)
@@ -95,13 +92,9 @@ def find_runtimes(timeout: float = 10.0, cancel: threading.Event | CancelFlag | 
 
 def _version(java: str, timeout: float, cancel: threading.Event | CancelFlag | None) -> str:
     # A JDK or JRE (7 and newer) says its version in its "release" file: no need to start a JVM for it.
-    release = Path(os.path.realpath(java)).parent.parent / "release"
-    try:
-        match = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(errors="replace"), re.MULTILINE)
-        if match:
-            return match.group(1)
-    except OSError:
-        pass
+    known = release_version(java)
+    if known:
+        return known
     try:
         done = run_program([java, "-XshowSettings:properties", "-version"], timeout, cancel)
     except (OSError, subprocess.TimeoutExpired):
@@ -145,37 +138,9 @@ def runtime_findings(runtimes: Sequence[JavaRuntime], environment: dict[str, str
     return findings
 
 
-@functools.cache
-def compiled_probe() -> Path | None:
-    """The folder of the compiled probe (Java 8 classes), or None when this installation has only the source, or
-    classes made from another version of it (installers/compile-probe writes the source's SHA-256 beside them)."""
-    folder = resource_path(PROBE_CLASSES)
-    try:
-        made_from = (folder / "source.sha256").read_text().strip()
-        source = hashlib.sha256(resource_path(PROBE).read_bytes()).hexdigest()
-    except OSError:
-        return None
-    return folder if made_from == source and (folder / "Probe.class").is_file() else None
-
-
-def probe_minimum() -> int:
-    """The oldest Java that can run the probe here: 8 with the compiled classes, 11 with only the source."""
-    return 8 if compiled_probe() is not None else 11
-
-
 def can_run_probe(runtime: JavaRuntime) -> bool:
     """Can this runtime run the probe?"""
     return runtime.major >= probe_minimum()
-
-
-def probe_command(runtime: JavaRuntime) -> list[str]:
-    """How to start the probe on ``runtime``: from its classes when shipped, else from the source."""
-    classes = compiled_probe()
-    # C1 only: the probe runs for a second or two, where the optimizing compiler costs start-up and never pays.
-    options = [runtime.path, "-Djava.net.useSystemProxies=false", "-XX:TieredStopAtLevel=1"]
-    if classes is not None:
-        return [*options, "-cp", str(classes), "Probe"]
-    return [*options, str(resource_path(PROBE))]
 
 
 @dataclass(frozen=True)
@@ -205,24 +170,11 @@ class JavaProbe:
     set up once (the proxy, the user's certificate), then given each address as soon as that address is checked,
     so that Java's handshake runs beside the others instead of after them. Results come back as each is done."""
 
-    def __init__(self, runtime: JavaRuntime) -> None:
+    def __init__(self, runtime: JavaRuntime, process: subprocess.Popen[str] | None = None) -> None:
         self.runtime = runtime
         self.version = runtime.version
-        # Low priority: the JVM starts while this program's own checks run, and must not slow them.
-        flags = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
-        self._process = subprocess.Popen(
-            probe_command(runtime),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            creationflags=flags,
-        )
-        if hasattr(os, "setpriority"):
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, self._process.pid, 10)
+        # The JVM the command line started before it loaded the engine, or one started now.
+        self._process = process or start_probe_process(runtime.path)
         self._lock = threading.Lock()
         self._pending: dict[str, Future[JavaResult | None]] = {}
         self._trust: dict[str, str] = {}  # extra certificates (PEM) -> the name Java knows them by
@@ -343,7 +295,7 @@ class JavaGate:
 def start_probe(runtimes: Sequence[JavaRuntime]) -> JavaProbe | None:
     """A probe on the first runtime that can run it (Java 8 or newer with the compiled probe), or None."""
     usable = next((rt for rt in runtimes if can_run_probe(rt)), None)
-    return JavaProbe(usable) if usable else None
+    return JavaProbe(usable, take(usable.path)) if usable else None
 
 
 def probe_findings(
