@@ -23,7 +23,6 @@ import traceback
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from app import __version__
@@ -151,6 +150,8 @@ def _certificates(report: RunReport) -> dict[str, bytes]:
 
 
 def _environment(context: BundleContext) -> dict[str, object]:
+    from importlib import metadata  # only when a bundle is written (it costs start-up time otherwise)
+
     versions = {}
     for package in _PACKAGES:
         try:

@@ -68,8 +68,15 @@ def probe_minimum() -> int:
 def probe_command(java: str) -> list[str]:
     """How to start the probe on the ``java`` program: from its classes when shipped, else from the source."""
     classes = compiled_probe()
-    # C1 only: the probe runs for a second or two, where the optimizing compiler costs start-up and never pays.
-    options = [java, "-Djava.net.useSystemProxies=false", "-XX:TieredStopAtLevel=1"]
+    # C1 only: the probe runs for a second or two, where the optimizing compiler costs start-up and never pays;
+    # one collector thread and one compiler thread, since it starts beside this program's own work.
+    options = [
+        java,
+        "-Djava.net.useSystemProxies=false",
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-XX:CICompilerCount=1",
+    ]
     if classes is not None:
         return [*options, "-cp", str(classes), "Probe"]
     return [*options, str(resource_path(PROBE))]
@@ -78,8 +85,11 @@ def probe_command(java: str) -> list[str]:
 def start_probe_process(java: str) -> subprocess.Popen[str]:
     """The probe's JVM, at low priority (it starts while this program's own checks run, and must not slow
     them), talking over its standard input and output."""
+    # Niced from its first instruction (every JVM thread inherits it; renicing after the start would miss the
+    # threads already made), so that its start-up does not slow this program's own.
+    nice = shutil.which("nice") if sys.platform != "win32" else None
     process = subprocess.Popen(
-        probe_command(java),
+        [*([nice, "-n", "10"] if nice else []), *probe_command(java)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -88,7 +98,7 @@ def start_probe_process(java: str) -> subprocess.Popen[str]:
         errors="replace",
         creationflags=getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0),
     )
-    if hasattr(os, "setpriority"):
+    if not nice and hasattr(os, "setpriority"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, process.pid, 10)
     return process
