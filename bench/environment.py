@@ -14,6 +14,10 @@ eight, and each is timed as the command a person would run, the same number of t
 - testssl.sh ``--protocols``, eight processes at once (where installed);
 - openssl s_client: TLS 1.3, 1.2, 1.1 and 1.0 handshakes, one after another per endpoint, endpoints at once.
 
+The lab's certificates name its authority (OCSP answers, lists of withdrawn certificates) behind the same
+proxy, so the revocation step pays the same latency: the engine is timed with revocation on and off. The
+practice run (``tls-readiness check --env practice``, its defaults) is timed too.
+
 The lower bound: a TLS 1.2 handshake and one HTTP exchange take three round trips.
 """
 
@@ -39,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 SSLYZE_VENV = ROOT / ".cache" / "bench" / "sslyze"
 SCENARIOS = ("ready", "tls12-only", "legacy-too", "expired", "wrong-name", "untrusted", "self-signed", "expiring-soon")
 ROUND_TRIPS = 3
+AUTHORITY = "(authority)"  # the lab authority's web server: its OCSP answers and its list, behind the proxy too
 
 
 def _free_ports(n: int) -> list[int]:
@@ -52,10 +57,12 @@ def _free_ports(n: int) -> list[int]:
 
 
 @contextmanager
-def practice_lab(folder: Path) -> Iterator[dict[str, int]]:
-    """The practice lab in its own process: each scenario's port; the CA goes to ``folder``."""
+def practice_lab(folder: Path, authority_url: str = "") -> Iterator[dict[str, int]]:
+    """The practice lab in its own process: each scenario's port, and its authority's (``AUTHORITY``); the CA
+    goes to ``folder``; its certificates name ``authority_url`` for their revocation answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "lab", "--export", str(folder)],
+        [sys.executable, "-m", "app", "lab", "--export", str(folder)]
+        + (["--authority-url", authority_url] if authority_url else []),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -67,6 +74,8 @@ def practice_lab(folder: Path) -> Iterator[dict[str, int]]:
             parts = line.split()
             if len(parts) == 2 and parts[1].startswith("https://"):
                 ports[parts[0]] = int(parts[1].rsplit(":", 1)[1].rstrip("/"))
+            if line.startswith("Its authority"):
+                ports[AUTHORITY] = int(line.rsplit(":", 1)[1].strip().rstrip("/"))
             if line.startswith("Example:"):
                 break
         yield ports
@@ -76,9 +85,10 @@ def practice_lab(folder: Path) -> Iterator[dict[str, int]]:
 
 
 @contextmanager
-def latency_proxy(targets: list[int], delay_ms: float) -> Iterator[list[int]]:
-    """The latency proxy in its own process: the listening port for each target port."""
-    listen = _free_ports(len(targets))
+def latency_proxy(targets: list[int], delay_ms: float, listen: list[int] | None = None) -> Iterator[list[int]]:
+    """The latency proxy in its own process: the listening port for each target port (``listen``, or free
+    ones)."""
+    listen = listen or _free_ports(len(targets))
     pairs = [f"{a}:{b}" for a, b in zip(listen, targets, strict=True)]
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "latency_proxy.py"), "--delay-ms", str(delay_ms), *pairs],
@@ -115,8 +125,9 @@ def _timed(command: list[str], ok: Callable[[int], bool] = lambda rc: True) -> f
     return elapsed
 
 
-def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
-    """Each tool's run over all endpoints, as a function returning seconds."""
+def tools(ports: list[int], ca: Path, asked: list[str]) -> dict[str, Callable[[], float]]:
+    """Each tool's run over all endpoints, as a function returning seconds (``asked`` gathers the engine's
+    count of revocation requests)."""
     urls = [f"https://localhost:{p}/" for p in ports]
     default = [sys.executable, "-m", "app", "check", "--ca-file", str(ca)]
     for url in urls:
@@ -124,7 +135,7 @@ def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
     ours = [*default, "--skip-java", "--skip-system-tls"]
     env_ok = {0, 1}  # ready, or problems found (the lab's servers have them)
 
-    def engine() -> float:
+    def engine(revocation: bool) -> float:
         from app.core.addresses import parse_address
         from app.core.model import CheckSettings, Target
         from app.core.runner import run_checks
@@ -133,13 +144,22 @@ def tools(ports: list[int], ca: Path) -> dict[str, Callable[[], float]]:
         anchors = load_trust_file(ca)
         targets = [Target(u, u, parse_address(u), anchors=anchors) for u in urls]
         started = time.perf_counter()
-        run_checks(targets, CheckSettings())
-        return time.perf_counter() - started
+        report = run_checks(targets, CheckSettings(revocation=revocation))
+        elapsed = time.perf_counter() - started
+        asked.extend(line for line in report.log if "revocation:" in line and "requests" in line)
+        return elapsed
+
+    def engine_on() -> float:
+        return engine(revocation=True)
+
+    def engine_off() -> float:
+        return engine(revocation=False)
 
     found: dict[str, Callable[[], float]] = {
         "tls-readiness (default command)": lambda: _timed(default, lambda rc: rc in env_ok),
         "tls-readiness (command)": lambda: _timed(ours, lambda rc: rc in env_ok),
-        "tls-readiness (engine)": engine,
+        "tls-readiness (engine)": engine_on,
+        "tls-readiness (engine, revocation off)": engine_off,
     }
     sslyze = ensure_sslyze()
     if sslyze:
@@ -199,12 +219,19 @@ def _all_at_once(sequences: list[list[list[str]]]) -> float:
 def measure(runs: int, delay_ms: float) -> dict[str, object]:
     """Median seconds per tool, with no added latency and behind the latency proxy."""
     results: dict[str, object] = {"endpoints": len(SCENARIOS), "delay_ms": delay_ms, "runs": runs}
-    with tempfile.TemporaryDirectory(prefix="tlsrc-bench-") as work, practice_lab(Path(work)) as lab:
+    [authority] = _free_ports(1)  # the proxy's port for the lab's authority, named in the lab's certificates
+    asked: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="tlsrc-bench-") as work,
+        practice_lab(Path(work), f"http://127.0.0.1:{authority}") as lab,
+    ):
         ca = Path(work) / "practice-ca.pem"
         targets = [lab[s] for s in SCENARIOS]
         for label, delay in (("loopback", 0.0), ("latency", delay_ms)):
-            with latency_proxy(targets, delay) as ports:
-                runners = tools(ports, ca)
+            listen = [*_free_ports(len(targets)), authority]
+            with latency_proxy([*targets, lab[AUTHORITY]], delay, listen) as proxied:
+                ports = proxied[:-1]
+                runners = tools(ports, ca, asked)
                 times: dict[str, list[float]] = {name: [] for name in runners}
                 for _ in range(runs):
                     for name, run in runners.items():
@@ -213,7 +240,13 @@ def measure(runs: int, delay_ms: float) -> dict[str, object]:
                     name: {"median_s": round(statistics.median(t), 3), "all_s": [round(x, 3) for x in t]}
                     for name, t in times.items()
                 }
+    # The practice run, as a person starts it (the lab inside the program; revocation answered by its authority).
+    practice = [sys.executable, "-m", "app", "check", "--env", "practice"]
+    taken = [_timed(practice, lambda rc: rc in (0, 1)) for _ in range(runs)]
+    results["practice_s"] = {"median_s": round(statistics.median(taken), 3), "all_s": [round(x, 3) for x in taken]}
     results["lower_bound_s"] = round(ROUND_TRIPS * 2 * delay_ms / 1000, 3)
+    results["revocation_requests"] = sorted(set(asked))  # the engine's own count, per run
+    results["revocation_servers"] = 1  # the lab's authority: its OCSP answers and its list
     versions = {"python": sys.version.split()[0]}
     sslyze = SSLYZE_VENV / "bin" / "pip"
     if sslyze.exists():

@@ -12,6 +12,8 @@ if "TLS_READINESS_LOG_DIR" not in os.environ:  # never write into the real per-u
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import trustme
@@ -20,6 +22,9 @@ from app.core.model import CheckSettings, RunReport, Target
 from app.core.runner import run_checks
 from app.lab import PracticeLab, shared_lab, stop_shared_lab
 from tests.servers import TestServer
+
+if TYPE_CHECKING:
+    from tests.real_servers.authorities import AuthorityLab
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,7 +54,7 @@ def practice_report(lab: PracticeLab) -> RunReport:
     from app.core.catalog import load_catalog, targets_for
 
     catalog = load_catalog(use_user_catalog=False)
-    targets = targets_for(catalog.select("practice"), lab.urls(), lab.anchors)
+    targets = targets_for(catalog.select("practice"), lab.urls(), lab.anchors, lab.company)
     return run_checks(targets, CheckSettings(), environment="practice")
 
 
@@ -83,3 +88,23 @@ def target(url: str, **kwargs: object) -> Target:
 def days(n: int) -> dt.datetime:
     """Now plus ``n`` days, in UTC."""
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=n)
+
+
+@pytest.fixture(scope="session")
+def authority_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthorityLab]:
+    """Certificate authorities, their lists and OCSP responder, and sites (some with shifted clocks), on real
+    servers (tests/real_servers/authorities.py): started once, or the one the Windows lane started."""
+    from tests.real_servers import authorities
+
+    shared = os.environ.get(authorities.LAB_ENV)
+    if shared:
+        yield authorities.AuthorityLab.attach(Path(shared))
+        return
+    why = authorities.missing()
+    if why:
+        pytest.skip(f"no certificate authority lab here: {why}")
+    lab = authorities.AuthorityLab(tmp_path_factory.mktemp("authorities"))
+    try:
+        yield lab.start()
+    finally:
+        lab.stop()

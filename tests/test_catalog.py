@@ -161,6 +161,30 @@ def test_the_per_user_catalog_is_read(tmp_path, monkeypatch):
             "practice environment",
         ),
         (('url = "https://gw.acme.example/"', ""), "endpoints[0] (acme-gw)", "url", "exactly one"),
+        (
+            ('source = "ACME IT"', 'source = "ACME IT"\nexpected_issuers = ["sha256:12ab"]'),
+            "endpoints[0] (acme-gw)",
+            "expected_issuers",
+            "64 hexadecimal digits",
+        ),
+        (
+            ('source = "ACME IT"', 'source = "ACME IT"\nexpected_issuers = ["DigiCert"]'),
+            "endpoints[0] (acme-gw)",
+            "expected_issuers",
+            "entry 1 ('DigiCert'): an issuer is a name such as",
+        ),
+        (
+            ('source = "ACME IT"', 'source = "ACME IT"\nexpected_issuers = "CN=ACME Root"'),
+            "endpoints[0] (acme-gw)",
+            "expected_issuers",
+            "list of texts",
+        ),
+        (
+            ('name = "ACME gateway"', 'name = "ACME gateway"\nexpected_issuers = ["CN=ok", "sha256:zz"]'),
+            "applications.acme",
+            "expected_issuers",
+            "entry 2",
+        ),
     ],
 )
 def test_errors_name_the_file_entry_and_field(tmp_path, change, entry, field, message):
@@ -203,3 +227,24 @@ def test_merge_checks_references_across_files(tmp_path):
     base = load_builtin()
     extra = parse_catalog_file(write(tmp_path, GOOD_EXTRA), built_in=False)
     assert merge(base, extra).applications["acme"].name == "ACME gateway"
+
+
+def test_expected_issuers_add_up_from_the_environment_the_application_and_the_endpoint(tmp_path):
+    fingerprint = "sha256:" + ":".join(["ab"] * 32)
+    text = (
+        GOOD_EXTRA.replace('name = "ACME gateway"', 'name = "ACME gateway"\nexpected_issuers = ["CN=ACME Root"]')
+        .replace('source = "ACME IT"', f'source = "ACME IT"\nexpected_issuers = ["{fingerprint}"]')
+        .replace('version = "acme-1"', 'version = "acme-1"\nmode = "replace"')
+        + """
+[environments.production]
+name = "Production"
+expected_issuers = ["CN=DigiCert Global Root G2, O=DigiCert Inc", "CN=ACME Root"]
+"""
+    )
+    [endpoint] = load_catalog(write(tmp_path, text)).endpoints
+    assert [i.text for i in endpoint.expected_issuers] == [
+        fingerprint,
+        "CN=ACME Root",
+        "CN=DigiCert Global Root G2, O=DigiCert Inc",
+    ]  # the endpoint's own first, each once
+    assert endpoint.expected_issuers[0].fingerprint == "ab" * 32

@@ -36,6 +36,13 @@ KNOWN_PARAMS = {
     "with_cert",
     "cas",
     "file",
+    "whose",
+    "this_time",
+    "servers_time",
+    "difference",
+    "variant",
+    "expected",
+    "seen",
 }
 REQUIRED_BY_ISSUE = [
     "DNS_NOT_FOUND",
@@ -84,9 +91,19 @@ def test_the_issue_codes_exist():
 
 def test_words_use_only_known_placeholders():
     for code, entry in load_words().items():
-        for field in ("title", "explanation", "action"):
-            unknown = placeholders(entry[field]) - KNOWN_PARAMS
-            assert not unknown, f"{code}.{field} uses {unknown}"
+        wordings = [("", entry), *((f".{k}", v) for k, v in entry.items() if isinstance(v, dict))]
+        for label, words in wordings:
+            for field in ("title", "explanation", "action"):
+                unknown = placeholders(words[field]) - KNOWN_PARAMS
+                assert not unknown, f"{code}{label}.{field} uses {unknown}"
+
+
+def test_a_variant_picks_its_own_words_and_an_unknown_one_the_usual():
+    plain = words_for(Code.CERT_EXPIRED, {"host": "h", "until": "2026-01-01"})
+    clock = words_for(Code.CERT_EXPIRED, {"host": "h", "until": "2026-01-01", "variant": "clock"})
+    other = words_for(Code.CERT_EXPIRED, {"host": "h", "until": "2026-01-01", "variant": "no-such"})
+    assert "clock is wrong" in clock.title and clock.action.startswith("First set this computer's date")
+    assert plain == other and plain.title != clock.title
 
 
 def test_problems_say_whom_to_contact():

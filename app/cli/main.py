@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the lab's authority (practice-ca.pem) and a practice client certificate "
         "(practice-client.p12, password 'practice') into DIR",
     )
+    lab.add_argument(  # for the benchmark: its latency proxy stands in front of the authority
+        "--authority-url", metavar="URL", default="", help=argparse.SUPPRESS
+    )
 
     decode = sub.add_parser(
         "decode",
@@ -336,11 +339,16 @@ def _lab(args: argparse.Namespace, out: TextIO) -> int:
     from app.lab.scenarios import SCENARIOS
 
     folder = _export_folder(args.export) if args.export else None  # a bad folder fails before the lab starts
-    lab = start_lab(args.port_base)
+    if args.authority_url and not args.authority_url.startswith("http://"):
+        raise InputError(
+            f"--authority-url {args.authority_url}: give an http:// address (plain HTTP, as authorities use)."
+        )
+    lab = start_lab(args.port_base, args.authority_url)
     try:
         out.write("Practice lab running on this computer. Press Ctrl+C to stop.\n\n")
         for s in SCENARIOS:
             out.write(f"  {s.name:<22} {lab.url(s.name)}\n")
+        out.write(f"\nIts authority (lists of withdrawn certificates, OCSP answers): {lab.authority_url}\n")
         if folder is not None:
             ca, client = folder / "practice-ca.pem", folder / "practice-client.p12"
             try:

@@ -17,6 +17,8 @@ from app.core.checks.chain import ChainCompletion
 from app.core.checks.dns import DnsOutcome, DnsResult
 from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion
 from app.core.checks.http import HttpOutcome, HttpResult
+from app.core.checks.issuers import ExpectedIssuer, chain_end, ends_at, shown
+from app.core.checks.revocation import RevocationResult, RevocationStatus
 from app.core.checks.server_hello import ServerHelloResult
 from app.core.checks.tcp import TcpOutcome, TcpResult
 from app.core.checks.transcript import CertificateRequest
@@ -197,13 +199,19 @@ def protocol_findings(probes: ProbeSet, host: str) -> list[Finding]:
 
 
 def certificate_findings(
-    probes: ProbeSet, host: str, now: dt.datetime, anchor_label: str = "", own_anchor: bool = False
+    probes: ProbeSet,
+    host: str,
+    now: dt.datetime,
+    anchor_label: str = "",
+    own_anchor: bool = False,
+    expected: tuple[ExpectedIssuer, ...] = (),
 ) -> tuple[list[Finding], tuple[CertificateInfo, ...], tuple[TrustResult, ...]]:
     """The server certificate: verification, the facts of the leaf, and which stores trust the chain.
 
     ``anchor_label`` names the extra anchor set the verified chain ended in ("" for Mozilla's roots);
     ``own_anchor`` is True when that set belongs to this endpoint only (the practice lab), in which case this
-    computer's own store is not expected to trust it.
+    computer's own store is not expected to trust it. ``expected`` are the authorities the catalog says the
+    certificate comes from (empty: not known).
     """
     verified = next((p for p in (probes.tls12, probes.tls13) if p.verified), None)
     failed = next((p for p in (probes.tls12, probes.tls13) if p.outcome is HandshakeOutcome.CERT_VERIFY_FAILED), None)
@@ -249,10 +257,19 @@ def certificate_findings(
             and probes.system.accepted
             and mapped in (Code.CERT_UNTRUSTED, Code.CERT_SELF_SIGNED)
         ):
-            # Unknown to the public roots, yet this computer trusts it: something re-signs the traffic.
-            codes = [
-                Code.TLS_INSPECTION_SUSPECTED if c in (Code.CERT_UNTRUSTED, Code.CERT_SELF_SIGNED) else c for c in codes
-            ]
+            # Unknown to the public roots, yet this computer trusts it: something re-signs the traffic, or the
+            # company installed a private authority on purpose. The expected issuers, when known, tell which.
+            seen = (*failed.chain, *((probes.system.anchor,) if probes.system.anchor else ()))
+            match = ends_at(seen, expected) if expected else None
+            if match is not None:
+                params.update(variant="expected", issuer=match.text)  # the private authority expected here
+            else:
+                if expected:
+                    params.update(variant="expected", expected=shown(expected), seen=chain_end(seen))
+                codes = [
+                    Code.TLS_INSPECTION_SUSPECTED if c in (Code.CERT_UNTRUSTED, Code.CERT_SELF_SIGNED) else c
+                    for c in codes
+                ]
     elif verified is not None:
         codes.extend(c for c in facts if c in (Code.CERT_EXPIRING_SOON, Code.CERT_WEAK_KEY, Code.CERT_WEAK_SIGNATURE))
     else:
@@ -260,6 +277,9 @@ def certificate_findings(
         # certificate itself shows, never "OK".
         codes.extend(c for c in facts if c is not Code.CERT_SELF_SIGNED)
     detail = _chain_detail(chain, failed, anchor_label, probes.chain_completion)
+    if expected:
+        ends = chain_end(chain_ders)
+        detail += f"\nexpected issuers: {shown(expected)}; the chain as sent ends at: {ends or '(nothing)'}"
     findings = [Finding(code, Check.CERTIFICATE, params, detail) for code in dict.fromkeys(codes)]
     if verified is not None and not any(f.status.value == "fail" for f in findings):
         if not any(f.code is Code.CERT_EXPIRING_SOON for f in findings):
@@ -469,11 +489,63 @@ def server_problem(findings: Iterable[Finding]) -> bool:
     against it (Java, the system's curl) say nothing new. TLS inspection is the exception: there, which
     programs trust the chain is the point."""
     return any(
-        f.status.value == "fail"
-        and f.check in (Check.TLS12, Check.TLS13, Check.CERTIFICATE)
-        and f.code is not Code.TLS_INSPECTION_SUSPECTED
+        (
+            f.status.value == "fail"
+            and f.check in (Check.TLS12, Check.TLS13, Check.CERTIFICATE)
+            and f.code is not Code.TLS_INSPECTION_SUSPECTED
+        )
+        or f.code is Code.CERT_REVOKED
         for f in findings
     )
+
+
+ADDRESSES_SHOWN = 4  # the words name this many unreachable revocation addresses; the details have them all
+
+
+def revocation_findings(result: RevocationResult | None, host: str) -> list[Finding]:
+    """CERT_REVOKED, REVOCATION_UNREACHABLE, REVOCATION_OK or REVOCATION_NOT_CHECKED for a verified chain
+    (``None``: the chain did not verify, so nothing was asked: the certificate's own findings say why)."""
+    if result is None or not result.certificates:
+        return []
+    detail = "\n".join(result.lines())
+    params = {"host": host}
+    revoked = result.revoked
+    if revoked is not None:
+        leaf = revoked is result.certificates[0]
+        when = revoked.revoked_on.date().isoformat() if revoked.revoked_on else "an unknown date"
+        whose = "the server's own certificate" if leaf else f"the certificate of the authority {revoked.subject}"
+        return [
+            Finding(
+                Code.CERT_REVOKED,
+                Check.REVOCATION,
+                {
+                    **params,
+                    "subject": revoked.subject,
+                    "whose": whose,
+                    "until": when,
+                    "reason": revoked.reason or "no reason given",
+                },
+                detail,
+            )
+        ]
+    if result.unanswered:
+        failed = result.failed_attempts
+        shown = [f"{a.url} ({a.how or a.answer})" for a in failed[:ADDRESSES_SHOWN]]
+        if len(failed) > ADDRESSES_SHOWN:
+            shown.append(f"and {len(failed) - ADDRESSES_SHOWN} more (see the details)")
+        return [
+            Finding(
+                Code.REVOCATION_UNREACHABLE,
+                Check.REVOCATION,
+                {**params, "addresses": "; ".join(shown) or "(none could be asked)"},
+                detail,
+            )
+        ]
+    if result.certificates[0].status is RevocationStatus.NOT_NAMED:
+        return [Finding(Code.REVOCATION_NOT_CHECKED, Check.REVOCATION, params, detail)]
+    if result.certificates[0].source == "stapled":
+        params["variant"] = "stapled"
+    return [Finding(Code.REVOCATION_OK, Check.REVOCATION, params, detail)]
 
 
 def _main_result(probes: ProbeSet) -> HandshakeResult | None:

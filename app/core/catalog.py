@@ -6,6 +6,7 @@ Format: ``docs/catalog.md``. Every entry is validated on load; an error names th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tomllib
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.addresses import Address, parse_address
+from app.core.checks.issuers import ExpectedIssuer, parse_expected_issuer
 from app.core.errors import AddressError, CatalogError, SelectionError
 from app.core.model import ClientCertExpectation, Target
 from app.core.resources import required_resource
@@ -35,6 +37,7 @@ class Environment:
         description: one sentence about it.
         note: something to know before checking (maintenance windows), or empty.
         practice: True for the practice lab on this computer.
+        expected_issuers: the authorities its servers' certificates come from (see :mod:`app.core.checks.issuers`).
     """
 
     id: str
@@ -42,6 +45,7 @@ class Environment:
     description: str = ""
     note: str = ""
     practice: bool = False
+    expected_issuers: tuple[ExpectedIssuer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,13 @@ class Application:
         id: the identifier used on the command line (``ads``).
         name: what people call it.
         description: one sentence about it.
+        expected_issuers: the authorities its servers' certificates come from.
     """
 
     id: str
     name: str
     description: str = ""
+    expected_issuers: tuple[ExpectedIssuer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ class Endpoint:
         checked_by_default: False for candidates kept for reference (checked with ``--all-addresses``).
         timeout: this endpoint's own time limit per step, or None.
         note: anything else worth knowing.
+        expected_issuers: the authorities its certificate may come from: its own, its application's and its
+            environment's (filled in when the catalog is put together).
         defined_in: the catalog file it comes from (for error messages).
         entry: its place in that file, such as ``endpoints[3] (prod-mpp)``.
     """
@@ -92,6 +100,7 @@ class Endpoint:
     checked_by_default: bool = True
     timeout: float | None = None
     note: str = ""
+    expected_issuers: tuple[ExpectedIssuer, ...] = ()
     defined_in: str = field(default="", compare=False)
     entry: str = field(default="", compare=False)
 
@@ -241,6 +250,18 @@ class _Reader:
             raise self.fail("an identifier is lower-case letters, digits, '-', '_' or '.'", entry, field)
         return value
 
+    def issuers(self, table: Mapping[str, Any], entry: str) -> tuple[ExpectedIssuer, ...]:
+        value = table.get("expected_issuers", [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail("this must be a list of texts", entry, "expected_issuers")
+        found = []
+        for i, text in enumerate(value):
+            try:
+                found.append(parse_expected_issuer(text))
+            except ValueError as exc:
+                raise self.fail(f"entry {i + 1} ({text!r}): {exc}", entry, "expected_issuers") from None
+        return tuple(found)
+
     def table(self, key: str) -> dict[str, Any]:
         value = self.data.get(key, {})
         if not isinstance(value, dict):
@@ -266,12 +287,16 @@ class _Reader:
             practice = body.get("practice", False)
             if not isinstance(practice, bool):
                 raise self.fail("must be true or false", entry, "practice")
+            unknown = set(body) - {"name", "description", "note", "practice", "expected_issuers"}
+            if unknown:
+                raise self.fail("unknown field", entry, sorted(unknown)[0])
             environments[env_id] = Environment(
                 env_id,
                 self.text(body, "name", entry),
                 self.text(body, "description", entry, False),
                 self.text(body, "note", entry, False),
                 practice,
+                self.issuers(body, entry),
             )
         applications = {}
         for app_id, body in self.table("applications").items():
@@ -279,8 +304,14 @@ class _Reader:
             self.ident(app_id, entry, "id")
             if not isinstance(body, dict):
                 raise self.fail("this must be a table", entry)
+            unknown = set(body) - {"name", "description", "expected_issuers"}
+            if unknown:
+                raise self.fail("unknown field", entry, sorted(unknown)[0])
             applications[app_id] = Application(
-                app_id, self.text(body, "name", entry), self.text(body, "description", entry, False)
+                app_id,
+                self.text(body, "name", entry),
+                self.text(body, "description", entry, False),
+                self.issuers(body, entry),
             )
         raw_endpoints = self.data.get("endpoints", [])
         if not isinstance(raw_endpoints, list):
@@ -312,6 +343,7 @@ class _Reader:
             "checked_by_default",
             "timeout",
             "note",
+            "expected_issuers",
         }
         ep_id = self.ident(body.get("id"), entry, "id")
         entry = f"endpoints[{index}] ({ep_id})"
@@ -359,6 +391,7 @@ class _Reader:
             checked_by_default=default,
             timeout=float(timeout) if timeout is not None else None,
             note=self.text(body, "note", entry, required=False),
+            expected_issuers=self.issuers(body, entry),
             defined_in=self.path,
             entry=entry,
         )
@@ -396,6 +429,7 @@ def build(parsed: _Parsed) -> Catalog:
 def _checked(catalog: Catalog, path: str) -> Catalog:
     if not catalog.environments:
         raise CatalogError(path, "the catalog has no environment")
+    endpoints = []
     for e in catalog.endpoints:
         where = e.defined_in or path
         if e.environment not in catalog.environments:
@@ -404,24 +438,45 @@ def _checked(catalog: Catalog, path: str) -> Catalog:
             raise CatalogError(where, f"no application '{e.application}' is defined", e.entry, "application")
         if e.lab and not catalog.environments[e.environment].practice:
             raise CatalogError(where, "'lab' entries belong to a practice environment", e.entry, "lab")
-    return catalog
+        inherited = (
+            *catalog.applications[e.application].expected_issuers,
+            *catalog.environments[e.environment].expected_issuers,
+        )
+        issuers = tuple(dict.fromkeys((*e.expected_issuers, *inherited)))
+        endpoints.append(dataclasses.replace(e, expected_issuers=issuers) if issuers != e.expected_issuers else e)
+    return dataclasses.replace(catalog, endpoints=tuple(endpoints))
 
 
 def targets_for(
-    endpoints: Iterable[Endpoint], lab_urls: Mapping[str, str] | None = None, lab_anchors: TrustAnchors | None = None
+    endpoints: Iterable[Endpoint],
+    lab_urls: Mapping[str, str] | None = None,
+    lab_anchors: TrustAnchors | None = None,
+    lab_company: TrustAnchors | None = None,
 ) -> list[Target]:
-    """Turn catalog entries into targets; practice entries take their address from the running lab."""
+    """Turn catalog entries into targets; practice entries take their address from the running lab, and trust its
+    authority (and, for the checks with this computer's store, its practice company's)."""
     targets = []
     for e in endpoints:
+        company = None
         if e.lab:
             if lab_urls is None:
                 raise SelectionError("The practice lab is not running.")
-            address, anchors = parse_address(lab_urls[e.lab]), lab_anchors
+            address, anchors, company = parse_address(lab_urls[e.lab]), lab_anchors, lab_company
         else:
             address, anchors = e.address, None
         targets.append(
             Target(
-                e.id, e.name, address, e.environment, e.application, e.client_certificate, e.source, e.timeout, anchors
+                e.id,
+                e.name,
+                address,
+                e.environment,
+                e.application,
+                e.client_certificate,
+                e.source,
+                e.timeout,
+                anchors,
+                e.expected_issuers,
+                company,
             )
         )
     return targets

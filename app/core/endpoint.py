@@ -10,11 +10,11 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from app.core import assess
 from app.core.checks import dns, server_hello, tcp
@@ -22,13 +22,14 @@ from app.core.checks.certificate import CertificateInfo
 from app.core.checks.chain import ChainCompletion, complete_chain
 from app.core.checks.client_cert import PresentedCopy
 from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion, handshake, version_probe_context
+from app.core.checks.revocation import RevocationChecker, RevocationResult
 from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.computer.java import JavaGate, JavaResult, probe_findings
 from app.core.computer.os_stack import CurlResult, curl_request, find_curl, os_stack_findings
 from app.core.errors import Cancelled
-from app.core.findings import CLIENT_CERT_ASKED, Check, Code, Finding
+from app.core.findings import CLIENT_CERT_ASKED, ENDPOINT_CHECKS, Check, Code, Finding
 from app.core.model import CheckSettings, Target, TargetReport, TrustResult
-from app.core.net import SLICE, Budget, CancelFlag, Opener, StepTimeout, close_quietly, connect
+from app.core.net import SLICE, Budget, CancelFlag, Opener, ServerSlots, StepTimeout, close_quietly, connect, wait_for
 from app.core.proxy import ProxyRefusal, ProxySettings, open_tunnel
 from app.core.tls_contexts import ContextFactory, anchors_pem
 from app.core.tls_errors import ClientCertAlert, client_cert_alert
@@ -60,37 +61,8 @@ class TargetFinished:
 
 Event = CheckStarted | CheckFinished | TargetFinished
 EventSink = Callable[[Event], None]
-_PROBE_CHECKS = (Check.TLS12, Check.TLS13, Check.LEGACY, Check.CERTIFICATE, Check.HTTP, Check.CLIENT_CERT)
-
-
-class ServerSlots:
-    """At most N connections at once to one server (host and port), across every endpoint of a run."""
-
-    def __init__(self, per_server: int) -> None:
-        self._per_server = per_server
-        self._lock = threading.Lock()
-        self._slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-
-    def acquire(self, key: tuple[str, int], cancel: threading.Event | CancelFlag) -> None:
-        """Wait (cancellably) for a free connection slot to ``key``."""
-        with self._lock:
-            sem = self._slots.setdefault(key, threading.BoundedSemaphore(self._per_server))
-        while not sem.acquire(timeout=0.05):
-            if cancel.is_set():
-                raise Cancelled
-
-    def release(self, key: tuple[str, int]) -> None:
-        """Give back a slot taken with :meth:`acquire`."""
-        self._slots[key].release()
-
-    @contextmanager
-    def hold(self, key: tuple[str, int], cancel: threading.Event | CancelFlag) -> Iterator[None]:
-        """Hold a slot for the duration of a ``with`` block."""
-        self.acquire(key, cancel)
-        try:
-            yield
-        finally:
-            self.release(key)
+_PROBE_CHECKS = ENDPOINT_CHECKS[ENDPOINT_CHECKS.index(Check.TLS12) :]  # what the handshakes answer
+T = TypeVar("T")
 
 
 _NOT_SPEAKING_TLS = (HandshakeOutcome.TIMEOUT, HandshakeOutcome.NOT_TLS, HandshakeOutcome.CLOSED)
@@ -128,6 +100,7 @@ class _Facts:
     chain: tuple[CertificateInfo, ...] = ()
     trust: tuple[TrustResult, ...] = ()
     acceptable_client_cas: tuple[str, ...] = ()
+    clock_offset_s: float | None = None
 
 
 class EndpointCheck:
@@ -144,8 +117,10 @@ class EndpointCheck:
         emit: EventSink,
         presented: PresentedCopy | None = None,
         java: JavaGate | None = None,
+        revocation: RevocationChecker | None = None,
     ) -> None:
         self.target = target
+        self.revocation = revocation  # the run's revocation questions, when they are to be asked
         self.presented = presented  # the user's certificate, for curl and Java to present too
         self.java = java  # the run's Java probe, when Java is to be tried
         self.settings = settings
@@ -161,6 +136,12 @@ class EndpointCheck:
         # What the TLS 1.2 handshake showed, as soon as it is known (True: it completed, before its request was
         # answered; else its result): Java waits for it to know whether it has something to add.
         self._tls12_known: Future[object] = Future()
+        # The first chain a handshake verified (leaf to root), as soon as there is one (empty: none verified):
+        # the revocation questions start with it, beside the request.
+        self._chain_known: Future[tuple[bytes, ...]] = Future()
+        self._chain_lock = threading.Lock()
+        # How to read the server's clock when its certificate looked expired or not yet valid (see read_clock).
+        self._clock_source: tuple[Opener, TlsVersion] | None = None
 
     def budget(self) -> Budget:
         """A fresh time limit for one step, tied to the run's cancel flag."""
@@ -201,6 +182,7 @@ class EndpointCheck:
             trust=facts.trust,
             acceptable_client_cas=facts.acceptable_client_cas,
             elapsed_ms=(time.monotonic() - started) * 1000.0,
+            clock_offset_s=facts.clock_offset_s,
         )
         self.emit(TargetFinished(report))
         return report
@@ -252,8 +234,13 @@ class EndpointCheck:
         futures = self._start_probes(opener, sock)
         os_stack = self._start_os_stack(current)
         java = self._start_java(self._tls12_known)
-        probes = self._collect(futures)
+        revocation = self._start_revocation(futures["hello"])
+        try:
+            probes = self._collect(futures)
+        finally:
+            self._chain_verified(())  # no handshake verified a chain (or none will now): nothing to ask
         probes = dataclasses.replace(probes, chain_completion=self._complete_chain(probes))
+        facts.clock_offset_s = self._server_clock(probes, opener)
 
         now = dt.datetime.now(dt.UTC)
         main = probes.tls12 if probes.tls12.negotiated else probes.tls13
@@ -269,12 +256,20 @@ class EndpointCheck:
                 anchor_label = self.contexts.is_extra_anchor(result.anchor, self.target.anchors)
                 break
         own = self.target.anchors is not None and anchor_label == self.target.anchors.label
-        cert, chain, trust = assess.certificate_findings(probes, address.host, now, anchor_label, own)
+        cert, chain, trust = assess.certificate_findings(
+            probes, address.host, now, anchor_label, own, self.target.expected_issuers
+        )
         facts.chain = chain
         facts.trust = trust
         self._done(Check.CERTIFICATE, findings, cert)
         self._done(Check.HTTP, findings, assess.http_findings(probes, address.host))
         self._done(Check.CLIENT_CERT, findings, assess.client_cert_findings(probes, address.host))
+        if revocation is not None:
+            verified = any(f.code in (Code.CERT_OK, Code.CERT_EXPIRING_SOON) for f in cert)
+            answer = revocation.result()  # raises Cancelled when the run was cancelled
+            self._done(
+                Check.REVOCATION, findings, assess.revocation_findings(answer if verified else None, address.host)
+            )
         if os_stack is not None:
             curl_result = os_stack.result()  # raises Cancelled when the run was cancelled
             asked = any(f.code.value in CLIENT_CERT_ASKED for f in findings)
@@ -287,6 +282,45 @@ class EndpointCheck:
             self._done(Check.OS_STACK, findings, found)
         if java is not None:
             self._java_findings(java.result(), findings, facts)  # raises Cancelled when the run was cancelled
+
+    def _server_clock(self, probes: assess.ProbeSet, opener: Opener) -> float | None:
+        """The server's clock less this computer's, from a verified handshake's answer. When the certificate
+        looked expired or not yet valid instead (so no answer came), the way to read the clock is kept for
+        :meth:`read_clock`, which the run calls only when no server at all gave its time."""
+        for result in (probes.tls12, probes.tls13):
+            if result.http is not None and result.http.clock_offset_s is not None:
+                return result.http.clock_offset_s
+        dated = (Code.CERT_EXPIRED, Code.CERT_NOT_YET_VALID)
+        for result in (probes.tls13, probes.tls12):  # TLS 1.3 first: one round trip fewer
+            error = result.verify_error if result.outcome is HandshakeOutcome.CERT_VERIFY_FAILED else None
+            if error is not None and error.code in dated:
+                self._clock_source = (opener, result.version)
+                break
+        return None
+
+    @property
+    def can_read_clock(self) -> bool:
+        """Whether :meth:`read_clock` has something to do (the certificate looked expired or not yet valid)."""
+        return self._clock_source is not None
+
+    def read_clock(self) -> float | None:
+        """One more handshake that checks all but the dates, only to ask for the page and read the server's
+        clock: so that when every certificate looks expired, a wrong clock here can be named as the cause."""
+        if self._clock_source is None:
+            return None
+        opener, version = self._clock_source
+        address, anchors = self.target.address, self.target.anchors
+        with self.slots.hold(self.key, self.cancel):
+            answer = handshake(
+                opener,
+                address.host,
+                lambda: self.contexts.clock_reading(version, anchors),
+                version,
+                self.budget(),
+                request_path=address.path,
+                port=address.port,
+            )
+        return answer.http.clock_offset_s if answer.http is not None else None
 
     def _anchors_pem(self) -> str:
         """The extra certificates this endpoint's checks trust (the user's, and the practice lab's own)."""
@@ -304,6 +338,41 @@ class EndpointCheck:
         return complete_chain(
             failed.chain, self.target.address.host, self._anchors_pem(), self.budget(), self.settings.proxy
         )
+
+    def _chain_verified(self, chain: tuple[bytes, ...]) -> None:
+        """A handshake verified this chain (empty: none did, or none will): the first one counts."""
+        with self._chain_lock:
+            if not self._chain_known.done():
+                self._chain_known.set_result(chain)
+
+    def _on_tls12_handshake(self, chain: tuple[bytes, ...]) -> None:
+        if not self._tls12_known.done():
+            self._tls12_known.set_result(True)
+        self._chain_verified(chain)
+
+    def _wait(self, future: Future[T]) -> T:
+        """A future's result, waited for cancellably."""
+        return wait_for(future, self.cancel)
+
+    def _start_revocation(self, hello: Future[object]) -> Future[RevocationResult | None] | None:
+        """The revocation questions about the chain, asked as soon as a handshake has verified it (beside the
+        request and the other checks): the addresses it names are other servers, so no slot of this one is
+        held. No answer when no chain verified."""
+        checker = self.revocation
+        if checker is None:
+            return None
+
+        def probe() -> RevocationResult | None:
+            chain = self._wait(self._chain_known)
+            if not chain:
+                return None
+            first = self._wait(hello)  # what the server staples comes in its TLS 1.2 first flight
+            stapled = b""
+            if isinstance(first, ServerHelloResult) and first.chain[:1] == chain[:1]:
+                stapled = first.stapled
+            return checker.check_chain(chain, stapled)
+
+        return self.pool.submit(probe)
 
     def _start_java(self, first: Future[object]) -> Future[tuple[str, JavaResult | None]] | None:
         """Java's TLS 1.2 handshake, beside this program's own checks (it holds a connection slot like them) once
@@ -443,7 +512,7 @@ class EndpointCheck:
                 sock=sock,
                 request_path=path,
                 port=port,
-                on_handshake=lambda: self._tls12_known.set_result(True) if not self._tls12_known.done() else None,
+                on_handshake=self._on_tls12_handshake,
             ),
         )
         futures["tls13"] = self.pool.submit(
@@ -456,6 +525,7 @@ class EndpointCheck:
                 self.budget(),
                 request_path=path,
                 port=port,
+                on_handshake=self._chain_verified,
             ),
             _not_tried(TlsVersion.TLS1_3),
         )
@@ -464,7 +534,13 @@ class EndpointCheck:
         )
         futures["system"] = self.pool.submit(
             self._guarded,
-            lambda: handshake(address, host, self.contexts.system, TlsVersion.TLS1_2, self.budget()),
+            lambda: handshake(
+                address,
+                host,
+                lambda: self.contexts.system(self.target.system_anchors),
+                TlsVersion.TLS1_2,
+                self.budget(),
+            ),
             _not_tried(TlsVersion.TLS1_2),
         )
         for version in (TlsVersion.TLS1_0, TlsVersion.TLS1_1):

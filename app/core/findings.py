@@ -1,12 +1,14 @@
 """Findings: what a check concluded, under a stable code.
 
-The code is the contract with the help desk, the JSON report and the tests; each code has one fixed status.
+The code is the contract with the help desk, the JSON report and the tests; each code has one fixed status
+(one, REVOCATION_UNREACHABLE, is fixed per operating system: see its entry).
 The sentences a person reads (title, explanation, action) live in ``app/resources/explanations.toml`` and are
 looked up by :mod:`app.core.words`, so wording can improve without code changes.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -38,6 +40,7 @@ class Check(StrEnum):
     TLS13 = "tls13"
     LEGACY = "legacy"
     CERTIFICATE = "certificate"
+    REVOCATION = "revocation"
     HTTP = "http"
     CLIENT_CERT = "client_cert"
     ADS_CLIENT = "ads_client"
@@ -45,6 +48,7 @@ class Check(StrEnum):
     JAVA = "java"
     OS_STACK = "os_stack"
     PROXY = "proxy"
+    CLOCK = "clock"
 
 
 ENDPOINT_CHECKS: tuple[Check, ...] = (
@@ -54,10 +58,18 @@ ENDPOINT_CHECKS: tuple[Check, ...] = (
     Check.TLS13,
     Check.LEGACY,
     Check.CERTIFICATE,
+    Check.REVOCATION,
     Check.HTTP,
     Check.CLIENT_CERT,
 )
-COMPUTER_CHECKS: tuple[Check, ...] = (Check.ADS_CLIENT, Check.WINDOWS, Check.JAVA, Check.OS_STACK, Check.PROXY)
+COMPUTER_CHECKS: tuple[Check, ...] = (
+    Check.CLOCK,
+    Check.ADS_CLIENT,
+    Check.WINDOWS,
+    Check.JAVA,
+    Check.OS_STACK,
+    Check.PROXY,
+)
 
 
 class Code(StrEnum):
@@ -138,9 +150,17 @@ class Code(StrEnum):
     TLS12_WEAK_CIPHER = "TLS12_WEAK_CIPHER"
     TLS_NAME_REQUIRED = "TLS_NAME_REQUIRED"
     JAVA_CERT_NAME_MISMATCH = "JAVA_CERT_NAME_MISMATCH"
+    CERT_REVOKED = "CERT_REVOKED"
+    REVOCATION_OK = "REVOCATION_OK"
+    REVOCATION_UNREACHABLE = "REVOCATION_UNREACHABLE"
+    REVOCATION_NOT_CHECKED = "REVOCATION_NOT_CHECKED"
+    CLOCK_WRONG = "CLOCK_WRONG"
 
 
 _S = Status
+# Windows' own TLS refuses (or waits long for) a server whose revocation it cannot check; elsewhere programs
+# do not ask, so there it is a warning about the Windows computers of the same network.
+_REVOCATION_UNREACHABLE_STATUS = _S.FAIL if sys.platform == "win32" else _S.WARNING
 STATUS_OF: Mapping[Code, Status] = MappingProxyType(
     {
         Code.DNS_OK: _S.PASS,
@@ -218,6 +238,11 @@ STATUS_OF: Mapping[Code, Status] = MappingProxyType(
         Code.TLS12_WEAK_CIPHER: _S.WARNING,
         Code.TLS_NAME_REQUIRED: _S.FAIL,
         Code.JAVA_CERT_NAME_MISMATCH: _S.FAIL,
+        Code.CERT_REVOKED: _S.FAIL,
+        Code.REVOCATION_OK: _S.PASS,
+        Code.REVOCATION_UNREACHABLE: _REVOCATION_UNREACHABLE_STATUS,
+        Code.REVOCATION_NOT_CHECKED: _S.SKIPPED,
+        Code.CLOCK_WRONG: _S.FAIL,
     }
 )
 
@@ -300,6 +325,11 @@ CODE_NUMBERS: Mapping[Code, int] = MappingProxyType(
         Code.TLS12_WEAK_CIPHER: 73,
         Code.TLS_NAME_REQUIRED: 74,
         Code.JAVA_CERT_NAME_MISMATCH: 75,
+        Code.CERT_REVOKED: 76,
+        Code.REVOCATION_OK: 77,
+        Code.REVOCATION_UNREACHABLE: 78,
+        Code.REVOCATION_NOT_CHECKED: 79,
+        Code.CLOCK_WRONG: 80,
     }
 )
 

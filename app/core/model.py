@@ -10,6 +10,7 @@ from enum import StrEnum
 from app.core.addresses import Address
 from app.core.checks.certificate import CertificateInfo
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem
+from app.core.checks.issuers import ExpectedIssuer
 from app.core.computer.checks import ComputerSettings
 from app.core.findings import Check, Finding, Status, Verdict, overall_verdict, verdict_of
 from app.core.proxy import ProxySettings
@@ -42,6 +43,9 @@ class Target:
         source: where the address comes from.
         timeout: this endpoint's own time limit per step, when the catalog sets one.
         anchors: certificates to trust for this endpoint only (the practice lab's authority).
+        expected_issuers: the authorities its certificate is expected to come from (empty: not known).
+        system_anchors: certificates the checks with this computer's own store trust besides it (the practice
+            lab's company authority, as a company installs it in that store).
     """
 
     id: str
@@ -53,6 +57,8 @@ class Target:
     source: str = ""
     timeout: float | None = None
     anchors: TrustAnchors | None = None
+    expected_issuers: tuple[ExpectedIssuer, ...] = ()
+    system_anchors: TrustAnchors | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class CheckSettings:
         parallel_endpoints: how many endpoints are checked at once.
         proxy: an HTTP proxy to go through, or None for direct connections.
         computer: what to look at on this computer (the ADS client, Windows settings...).
+        revocation: ask the addresses each verified certificate names whether it was withdrawn (as Windows).
     """
 
     timeout: float | None = None
@@ -76,6 +83,7 @@ class CheckSettings:
     parallel_endpoints: int = 16
     proxy: ProxySettings | None = None
     computer: ComputerSettings = field(default_factory=ComputerSettings)
+    revocation: bool = True
 
     def timeout_for(self, target: Target) -> float:
         """The step time limit for one target: the user's choice, else the endpoint's, else the default."""
@@ -122,6 +130,7 @@ class TargetReport:
         trust: what each trust store said.
         acceptable_client_cas: the authorities the server named for client certificates (TLS 1.2 or 1.3).
         elapsed_ms: time for the whole endpoint.
+        clock_offset_s: the server's clock less this computer's (seconds), when it gave its time.
     """
 
     target: Target
@@ -134,6 +143,7 @@ class TargetReport:
     trust: tuple[TrustResult, ...] = ()
     acceptable_client_cas: tuple[str, ...] = ()
     elapsed_ms: float = 0.0
+    clock_offset_s: float | None = None
 
     @property
     def verdict(self) -> Verdict:

@@ -17,7 +17,10 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -25,6 +28,16 @@ from app.core.errors import Cancelled
 
 SLICE = 0.05
 T = TypeVar("T")
+
+
+def wait_for(future: Future[T], cancel: threading.Event | CancelFlag) -> T:
+    """A future's result, waited for in slices so that a cancel is seen within one (raises Cancelled)."""
+    while True:
+        try:
+            return future.result(timeout=SLICE)
+        except FutureTimeout:
+            if cancel.is_set():
+                raise Cancelled from None
 
 
 class CancelFlag:
@@ -233,3 +246,33 @@ def run_in_thread(func: Callable[[], T], budget: Budget, name: str) -> T:
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["value"]  # type: ignore[return-value]
+
+
+class ServerSlots:
+    """At most N connections at once to one server (host and port), across every endpoint of a run."""
+
+    def __init__(self, per_server: int) -> None:
+        self._per_server = per_server
+        self._lock = threading.Lock()
+        self._slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+
+    def acquire(self, key: tuple[str, int], cancel: threading.Event | CancelFlag) -> None:
+        """Wait (cancellably) for a free connection slot to ``key``."""
+        with self._lock:
+            sem = self._slots.setdefault(key, threading.BoundedSemaphore(self._per_server))
+        while not sem.acquire(timeout=0.05):
+            if cancel.is_set():
+                raise Cancelled
+
+    def release(self, key: tuple[str, int]) -> None:
+        """Give back a slot taken with :meth:`acquire`."""
+        self._slots[key].release()
+
+    @contextmanager
+    def hold(self, key: tuple[str, int], cancel: threading.Event | CancelFlag) -> Iterator[None]:
+        """Hold a slot for the duration of a ``with`` block."""
+        self.acquire(key, cancel)
+        try:
+            yield
+        finally:
+            self.release(key)

@@ -19,6 +19,7 @@ class RunningLab(Protocol):
     """What planning needs of a running practice lab."""
 
     anchors: TrustAnchors
+    company: TrustAnchors  # the practice company's authority, as installed in this computer's store
 
     def urls(self) -> dict[str, str]:
         """Every scenario's address."""
@@ -50,7 +51,7 @@ def plan_targets(
 
                 lab_provider = shared_lab
             lab = lab_provider()
-            targets = targets_for(endpoints, lab.urls(), lab.anchors)
+            targets = targets_for(endpoints, lab.urls(), lab.anchors, lab.company)
         else:
             targets = targets_for(endpoints)
     targets += [Target(a.url, a.url, a) for a in addresses]

@@ -4,6 +4,7 @@ subscribes with a callback (called from worker threads) and forwards events to i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import traceback
@@ -19,19 +20,21 @@ from app.core.checks.client_cert import (
     local_findings,
     presented_copy,
 )
+from app.core.checks.revocation import RevocationChecker
 from app.core.computer.checks import computer_findings
+from app.core.computer.clock import clock_findings, servers_offset
 from app.core.computer.java import JavaGate, JavaProbe, find_runtimes, runtime_findings, start_probe
 from app.core.computer.os_stack import find_curl
-from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, ServerSlots, TargetFinished
+from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, TargetFinished
 from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
 from app.core.log import RunLog, log
-from app.core.model import CheckSettings, RunReport, Target, TargetReport
-from app.core.net import CancelFlag
+from app.core.model import DEFAULT_TIMEOUT, CheckSettings, RunReport, Target, TargetReport
+from app.core.net import CancelFlag, ServerSlots
 from app.core.reference import new_reference
 from app.core.tls_contexts import ContextFactory
 
-PROBES_PER_ENDPOINT = 8  # six handshakes, the request through the system's curl, and Java's
+PROBES_PER_ENDPOINT = 9  # six handshakes, the request through the system's curl, Java's, the revocation questions
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class Run:
                     finally:
                         if self._java is not None:
                             self._java.stop()
+                reports, computer_found = self._clock(reports, computer_found)
                 for t in reports:
                     problems = " ".join(f.code.value for f in t.problems) or "no problems"
                     log.info(
@@ -173,6 +177,23 @@ class Run:
         finally:
             self._cancel.close()  # every check has returned: nobody waits on it any more
             self._done.set()
+
+    def _clock(
+        self, reports: tuple[TargetReport, ...], computer: tuple[Finding, ...]
+    ) -> tuple[tuple[TargetReport, ...], tuple[Finding, ...]]:
+        """This computer's clock against the servers': when it is wrong, CLOCK_WRONG joins this computer's
+        findings, and the addresses whose certificate dates it explains are told again, worded so."""
+        found, explained = clock_findings(reports, dt.datetime.now(dt.UTC))
+        if not found:
+            return reports, computer
+        for f in found:
+            log.info("this computer: %s %s", f.code.value, f.details)
+        for before, after in zip(reports, explained, strict=True):
+            if after is not before:
+                self._emit(TargetFinished(after))
+        computer = (*found, *computer)
+        self._emit(ComputerChecked(computer))
+        return explained, computer
 
     def _computer(self, presented: PresentedCopy | None) -> tuple[Finding, ...]:
         try:
@@ -231,12 +252,17 @@ class Run:
             return ()
         slots = ServerSlots(self.settings.connections_per_server)
         endpoints = max(1, min(self.settings.parallel_endpoints, len(self.targets)))
-        with (
-            ThreadPoolExecutor(endpoints, thread_name_prefix="endpoint") as endpoint_pool,
-            ThreadPoolExecutor(endpoints * PROBES_PER_ENDPOINT, thread_name_prefix="probe") as probe_pool,
-        ):
-            futures: list[Future[TargetReport]] = [
-                endpoint_pool.submit(
+        revocation = (
+            RevocationChecker(self.settings.proxy, self._cancel, self.settings.timeout or DEFAULT_TIMEOUT, endpoints)
+            if self.settings.revocation
+            else None
+        )
+        try:
+            with (
+                ThreadPoolExecutor(endpoints, thread_name_prefix="endpoint") as endpoint_pool,
+                ThreadPoolExecutor(endpoints * PROBES_PER_ENDPOINT, thread_name_prefix="probe") as probe_pool,
+            ):
+                checks = [
                     EndpointCheck(
                         target,
                         self.settings,
@@ -247,11 +273,45 @@ class Run:
                         self._emit,
                         presented,
                         self._java_gate,
-                    ).run
-                )
-                for target in self.targets
-            ]
-            return tuple(f.result() for f in futures)
+                        revocation,
+                    )
+                    for target in self.targets
+                ]
+                futures: list[Future[TargetReport]] = [endpoint_pool.submit(c.run) for c in checks]
+                return self._read_clocks(tuple(f.result() for f in futures), checks, probe_pool)
+        finally:
+            if revocation is not None:
+                log.info("revocation: %d requests for the run", revocation.requests)
+                revocation.close()
+
+    def _read_clocks(
+        self, reports: tuple[TargetReport, ...], checks: Sequence[EndpointCheck], pool: ThreadPoolExecutor
+    ) -> tuple[TargetReport, ...]:
+        """When no server gave its time (every certificate looked expired or not yet valid: what a wrong clock
+        here does), ask a few of those servers for it, at once; else the answers already have it, and nothing
+        more is asked."""
+        if self._cancel.is_set() or servers_offset(reports) is not None:
+            return reports
+        readers = [i for i, c in enumerate(checks) if c.can_read_clock][:MAX_CLOCK_READINGS]
+        futures = {i: pool.submit(checks[i].read_clock) for i in readers}
+        updated = list(reports)
+        for i, future in futures.items():
+            try:
+                offset = future.result()
+            except Cancelled:
+                return reports
+            if offset is not None:
+                updated[i] = dataclasses.replace(updated[i], clock_offset_s=offset)
+        if readers:
+            log.info(
+                "clock: %d of %d servers asked gave their time",
+                sum(r.clock_offset_s is not None for r in updated),
+                len(readers),
+            )
+        return tuple(updated)
+
+
+MAX_CLOCK_READINGS = 4  # servers asked for their time when none gave it (a median of a few is enough)
 
 
 def run_checks(

@@ -105,6 +105,9 @@ TLS12_CLIENT_CIPHERS = (
 )
 
 
+X509_V_FLAG_NO_CHECK_TIME = 0x200000  # OpenSSL: verify everything but the certificates' dates
+
+
 class ContextFactory:
     """Makes and caches the verified contexts of one run.
 
@@ -121,10 +124,21 @@ class ContextFactory:
 
     def verified(self, version: TlsVersion, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
         """A context pinned to ``version`` that verifies against Mozilla's roots and the extra anchors."""
-        key = ("verified", version.value, target_anchors)
+        return self._verified("verified", version, target_anchors)
+
+    def clock_reading(self, version: TlsVersion, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
+        """The verified context, except that the certificates' dates are not checked: only to read a server's
+        clock (its answer's Date header) when this computer's clock makes its certificate look expired or not
+        yet valid. What it connects to is never a verdict on the certificate."""
+        return self._verified("clock", version, target_anchors)
+
+    def _verified(self, kind: str, version: TlsVersion, target_anchors: TrustAnchors | None) -> ssl.SSLContext:
+        key = (kind, version.value, target_anchors)
         with self._lock:
             if key not in self._cache:
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                if kind == "clock":
+                    ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
                 ctx.load_verify_locations(cafile=certifi.where())
                 for anchors in self._anchor_sets(target_anchors):
                     ctx.load_verify_locations(cadata=anchors.pem)
@@ -137,9 +151,10 @@ class ContextFactory:
                 self._cache[key] = ctx
             return self._cache[key]
 
-    def system(self) -> ssl.SSLContext:
-        """A context that verifies with this computer's own trust store (Windows, macOS or Linux's)."""
-        key = ("system", "", None)
+    def system(self, company: TrustAnchors | None = None) -> ssl.SSLContext:
+        """A context that verifies with this computer's own trust store (Windows, macOS or Linux's), and
+        ``company``'s certificates as if they were in it (the practice lab's company authority)."""
+        key = ("system", "", company)
         with self._lock:
             if key not in self._cache:
                 if sys.platform in ("win32", "darwin"):
@@ -151,6 +166,8 @@ class ContextFactory:
                     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     load_system_store(ctx)
                 ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+                if company is not None:
+                    ctx.load_verify_locations(cadata=company.pem)
                 RECORDER.install(ctx)
                 self._cache[key] = ctx
             return self._cache[key]

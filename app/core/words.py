@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.core.findings import Code, Finding, Status, Verdict
 from app.core.resources import required_resource
@@ -37,7 +38,7 @@ class _Blank(dict[str, str]):
 
 
 @functools.cache
-def load_words(path: Path | None = None) -> Mapping[str, Mapping[str, str]]:
+def load_words(path: Path | None = None) -> Mapping[str, Mapping[str, Any]]:
     """All entries of the words file, by code. Raises ``ValueError`` naming the entry when one is broken."""
     file = path or required_resource(WORDS_FILE)
     with file.open("rb") as fh:
@@ -45,9 +46,10 @@ def load_words(path: Path | None = None) -> Mapping[str, Mapping[str, str]]:
     for code, entry in data.items():
         if not isinstance(entry, dict):
             raise ValueError(f"{file}: entry {code} is not a table")
-        for name in _FIELDS:
-            if not isinstance(entry.get(name), str) or not entry[name].strip():
-                raise ValueError(f"{file}: entry {code} has no text for '{name}'")
+        for label, words in (("", entry), *((f".{k}", v) for k, v in entry.items() if isinstance(v, dict))):
+            for name in _FIELDS:
+                if not isinstance(words.get(name), str) or not words[name].strip():
+                    raise ValueError(f"{file}: entry {code}{label} has no text for '{name}'")
     return data
 
 
@@ -56,9 +58,21 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+VARIANT = "variant"  # a finding's parameter that picks other words for the same code (``[CODE.variant]``)
+
+
+def variants(code: Code) -> tuple[str, ...]:
+    """The names of a code's other wordings (such as ``clock`` for CERT_EXPIRED explained by a wrong clock)."""
+    return tuple(k for k, v in load_words()[code.value].items() if isinstance(v, dict))
+
+
 def words_for(code: Code, params: Mapping[str, str] | None = None) -> Words:
-    """The words for a code with its placeholders filled in (an unknown value shows as ``?``)."""
+    """The words for a code with its placeholders filled in (an unknown value shows as ``?``). A ``variant``
+    parameter picks that wording of the code when the words file has one."""
     entry = load_words()[code.value]
+    chosen = entry.get((params or {}).get(VARIANT, ""))
+    if isinstance(chosen, dict):
+        entry = chosen
     values = _Blank(params or {})
     return Words(*(entry[name].strip().format_map(values) for name in _FIELDS))
 
@@ -109,6 +123,12 @@ GENERIC_PARAMS: Mapping[str, str] = {
     "how": "see the report",
     "script": "a script",
     "set_by": "this computer's settings or a Group Policy",
+    "whose": "its certificate",
+    "this_time": "the time in the report",
+    "servers_time": "another time",
+    "difference": "more than five minutes off",
+    "expected": "the ISO's authority",
+    "seen": "another authority",
 }
 
 

@@ -18,6 +18,7 @@ CHECK_LABELS: dict[Check, str] = {
     Check.TLS13: "TLS 1.3",
     Check.LEGACY: "Old versions (TLS 1.0 and 1.1)",
     Check.CERTIFICATE: "Server certificate",
+    Check.REVOCATION: "Certificate not withdrawn",
     Check.HTTP: "Server's answer",
     Check.CLIENT_CERT: "Your certificate",
     Check.ADS_CLIENT: "ADS client",
@@ -25,6 +26,7 @@ CHECK_LABELS: dict[Check, str] = {
     Check.JAVA: "Java",
     Check.OS_STACK: "This computer's own TLS (curl)",
     Check.PROXY: "Proxy settings",
+    Check.CLOCK: "This computer's clock",
 }
 
 

@@ -4,7 +4,6 @@ small signals object, and the window (on the GUI thread) reacts."""
 from __future__ import annotations
 
 import threading
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from app.core.bundle import BundleContext, write_bundle
 from app.core.catalog import Catalog
 from app.core.checks.client_cert import load_client_certificate
 from app.core.computer.checks import ComputerSettings
+from app.core.crash import crash_sentence, write_crash_report
 from app.core.errors import InputError
 from app.core.model import CheckSettings, RunReport
 from app.core.plan import plan_targets
@@ -99,10 +99,9 @@ class CheckTask(QRunnable):
             self._work()
         except InputError as exc:
             self.signals.failed.emit(str(exc))
-        except Exception:
-            self.signals.failed.emit(
-                "This program ran into a problem and could not check:\n" + traceback.format_exc(limit=6)
-            )
+        except Exception as exc:  # a fault inside the program: a crash report, and plain words for the user
+            path = write_crash_report(type(exc), exc, exc.__traceback__, where="the check")
+            self.signals.failed.emit(crash_sentence(path))
         finally:
             self.signals.done.emit()
 

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 LAB_HOSTS = ("localhost", "127.0.0.1", "::1")
 CLIENT_SUBJECT = "Pat Practicex1234"
@@ -52,7 +53,14 @@ class Issued:
 class Authority:
     """A certificate authority that issues lab certificates: a root, or (with ``parent``) an intermediate."""
 
-    def __init__(self, cn: str, key: CertificateIssuerPrivateKeyTypes, parent: Authority | None = None) -> None:
+    def __init__(
+        self,
+        cn: str,
+        key: CertificateIssuerPrivateKeyTypes,
+        parent: Authority | None = None,
+        crl_url: str | None = None,
+        not_before: dt.datetime | None = None,
+    ) -> None:
         now = _now()
         self.key = key
         self.parent = parent
@@ -63,7 +71,7 @@ class Authority:
             .issuer_name(parent.cert.subject if parent else _name(cn))
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_before(not_before or now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0 if parent else None), critical=True)
             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
@@ -73,11 +81,67 @@ class Authority:
             builder = builder.add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()), critical=False
             )
+        if crl_url:  # where the authority above lists the intermediates it withdrew
+            point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
+            builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
         self.cert = builder.sign(parent.key if parent else key, hashes.SHA256())
+        self.revoked: dict[int, dt.datetime] = {}  # serial numbers this authority has withdrawn, and when
 
-    def child(self, cn: str) -> Authority:
-        """An intermediate authority under this one."""
-        return Authority(cn, ec.generate_private_key(ec.SECP256R1()), parent=self)
+    def revoke(self, cert: x509.Certificate) -> None:
+        """Withdraw a certificate this authority issued (its lists and answers say so from now on)."""
+        self.revoked[cert.serial_number] = _now() - dt.timedelta(hours=1)
+
+    def crl(self) -> bytes:
+        """This authority's current list of withdrawn certificates, DER, signed, valid for a week."""
+        now = _now()
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.cert.subject)
+            .last_update(now - dt.timedelta(minutes=1))
+            .next_update(now + dt.timedelta(days=7))
+        )
+        for serial, when in self.revoked.items():
+            entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
+            entry = entry.add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+            builder = builder.add_revoked_certificate(entry.build())
+        return builder.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    def ocsp_answer(self, request_der: bytes, issued: dict[int, x509.Certificate]) -> bytes:
+        """A signed OCSP answer to a request about one of ``issued`` (by serial number): good or revoked; an
+        unknown certificate gets "unauthorized", as real responders answer."""
+        try:
+            request = ocsp.load_der_ocsp_request(request_der)
+        except ValueError:
+            return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(
+                serialization.Encoding.DER
+            )
+        cert = issued.get(request.serial_number)
+        if cert is None or cert.issuer != self.cert.subject:
+            return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(
+                serialization.Encoding.DER
+            )
+        now = _now()
+        when = self.revoked.get(cert.serial_number)
+        status = ocsp.OCSPCertStatus.REVOKED if when else ocsp.OCSPCertStatus.GOOD
+        builder = (
+            ocsp.OCSPResponseBuilder()
+            .add_response(
+                cert=cert,
+                issuer=self.cert,
+                algorithm=hashes.SHA1(),  # noqa: S303 - the id the request used
+                cert_status=status,
+                this_update=now - dt.timedelta(minutes=1),
+                next_update=now + dt.timedelta(days=1),
+                revocation_time=when,
+                revocation_reason=x509.ReasonFlags.key_compromise if when else None,
+            )
+            .responder_id(ocsp.OCSPResponderEncoding.HASH, self.cert)
+        )
+        return builder.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    def child(self, cn: str, crl_url: str | None = None) -> Authority:
+        """An intermediate authority under this one (``crl_url``: where this one lists withdrawn intermediates)."""
+        return Authority(cn, ec.generate_private_key(ec.SECP256R1()), parent=self, crl_url=crl_url)
 
     @property
     def intermediates(self) -> tuple[x509.Certificate, ...]:
@@ -107,9 +171,12 @@ class Authority:
         client: bool = False,
         subject: str | None = None,
         ca_issuers: str | None = None,
+        ocsp_url: str | None = None,
+        crl_url: str | None = None,
     ) -> Issued:
         """Issue a server (or client) certificate; ``ca_issuers`` is the address where this authority's own
-        certificate can be fetched (Authority Information Access), as public authorities write it."""
+        certificate can be fetched (Authority Information Access), as public authorities write it;
+        ``ocsp_url`` and ``crl_url`` where it answers whether the certificate was withdrawn."""
         now = _now()
         key = key or ec.generate_private_key(ec.SECP256R1())
         sans: list[x509.GeneralName] = []
@@ -136,11 +203,19 @@ class Authority:
         )
         if sans and not client:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        if ca_issuers:
-            access = x509.AccessDescription(
-                x509.oid.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers)
+        access = [
+            x509.AccessDescription(method, x509.UniformResourceIdentifier(url))
+            for method, url in (
+                (AuthorityInformationAccessOID.OCSP, ocsp_url),
+                (AuthorityInformationAccessOID.CA_ISSUERS, ca_issuers),
             )
-            builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
+            if url
+        ]
+        if access:
+            builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
+        if crl_url:
+            point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
+            builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
         return Issued(builder.sign(self.key, hashes.SHA256()), key, self.intermediates)
 
     def issue_sha1(self) -> Issued:
@@ -187,7 +262,16 @@ class LabPki:
         self.client_ca = Authority("Practice Client Certificates CA", ec.generate_private_key(ec.SECP256R1()))
         self.issuing = self.ca.child("TLS Readiness Practice Issuing CA")  # an intermediate, as public CAs use
         self.private_root = Authority("Practice Private Company Root", ec.generate_private_key(ec.SECP256R1()))
+        # A company's TLS-inspecting proxy signs with its own authority, which the company installed in this
+        # computer's store (the practice lab's system-store checks trust it, as such a computer would).
+        self.inspection = Authority("Practice Company Inspection CA", ec.generate_private_key(ec.SECP256R1()))
         self.client = self.client_ca.issue(("client",), client=True, subject=CLIENT_SUBJECT)
+        self.answered: dict[int, x509.Certificate] = {}  # what the lab's OCSP responder answers about, by serial
+
+    def answers_for(self, issued: Issued) -> Issued:
+        """Let the lab's OCSP responder answer about this certificate."""
+        self.answered[issued.cert.serial_number] = issued.cert
+        return issued
 
     def client_p12(self, password: str) -> bytes:
         """The practice client certificate as a password-protected ``.p12``, to try ``--client-cert``."""

@@ -42,7 +42,9 @@ class Scenario:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
-        "ready", Behaviour.TLS, (Code.TLS12_OK, Code.TLS13_OK, Code.LEGACY_TLS_REFUSED, Code.CERT_OK, Code.HTTP_OK)
+        "ready",
+        Behaviour.TLS,
+        (Code.TLS12_OK, Code.TLS13_OK, Code.LEGACY_TLS_REFUSED, Code.CERT_OK, Code.REVOCATION_OK, Code.HTTP_OK),
     ),
     Scenario("tls12-only", Behaviour.TLS, (Code.TLS12_OK, Code.TLS13_NOT_OFFERED, Code.CERT_OK, Code.HTTP_OK)),
     Scenario("legacy-only", Behaviour.TLS, (Code.TLS12_REFUSED,)),
@@ -71,6 +73,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("rsa-key-exchange", Behaviour.TLS, (Code.TLS12_OK, Code.TLS12_WEAK_CIPHER, Code.HTTP_OK)),
     Scenario("name-required", Behaviour.TLS, (Code.TLS_NAME_REQUIRED,)),
     Scenario("client-cert-page", Behaviour.TLS, (Code.TLS12_OK, Code.CLIENT_CERT_REQUIRED)),
+    # What Windows checks besides the certificate itself: whether it was withdrawn (revoked).
+    Scenario("revoked", Behaviour.TLS, (Code.TLS12_OK, Code.CERT_OK, Code.CERT_REVOKED)),
+    Scenario("revocation-offline", Behaviour.TLS, (Code.TLS12_OK, Code.CERT_OK, Code.REVOCATION_UNREACHABLE)),
+    # A company's inspecting proxy: a certificate from the company's own authority, which this computer trusts,
+    # where the catalog expects the lab's authority.
+    Scenario("inspected", Behaviour.TLS, (Code.TLS_INSPECTION_SUSPECTED,)),
 )
 # Addressed by number (127.0.0.1), so that no name is sent: the server that needs one refuses.
 BY_NUMBER = frozenset({"name-required"})

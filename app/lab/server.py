@@ -6,9 +6,11 @@ optionally on fixed ports). Every server stops when :meth:`PracticeLab.stop` is 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import datetime as dt
+import email.utils
 import selectors
 import socket
 import ssl
@@ -16,6 +18,8 @@ import struct
 import threading
 import warnings
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -25,7 +29,7 @@ from app.lab.pki import Issued, LabPki, self_signed
 from app.lab.scenarios import BY_NUMBER, SCENARIOS, Behaviour, Scenario
 
 LAB_HOST = "127.0.0.1"
-ISSUER = "issuer"  # the lab's one plain-HTTP helper: where its issuing authority's certificate can be fetched
+ISSUER = "issuer"  # the lab's one plain-HTTP helper: its authority's web server (certificates, lists, OCSP)
 URL_HOST = "localhost"
 IO_TIMEOUT = 5.0
 
@@ -57,10 +61,22 @@ def _refuse_without_a_name(sock: ssl.SSLObject, name: str | None, ctx: ssl.SSLCo
     return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME if name is None else None
 
 
-def _contexts(pki: LabPki, issuer_url: str) -> dict[str, ssl.SSLContext]:
+def _contexts(pki: LabPki, web: str, offline: str) -> dict[str, ssl.SSLContext]:
+    """Every scenario's server context. ``web`` is the lab authority's web server (its issuing authority's
+    certificate, its list of withdrawn certificates, its OCSP responder); ``offline`` an address where nothing
+    answers (a refused port), as a blocked responder looks to Windows."""
     now = dt.datetime.now(dt.UTC)
     ca = pki.ca
-    good = ca.issue()
+    issuer_url = f"{web}/issuing-ca.der"
+
+    def issue(**kwargs: Any) -> Issued:
+        """A certificate of the lab's authority naming its OCSP responder and list, as public ones do."""
+        return pki.answers_for(ca.issue(ocsp_url=f"{web}/ocsp", crl_url=f"{web}/ca.crl", **kwargs))
+
+    good = issue()
+    revoked = issue()
+    ca.revoke(revoked.cert)
+    offline_cert = ca.issue(ocsp_url=f"{offline}/ocsp", crl_url=f"{offline}/ca.crl")
     name_required = _context(good)
     name_required.sni_callback = _refuse_without_a_name
     client_page = _context(good, client_ca=pki.client_ca.pem)
@@ -75,16 +91,14 @@ def _contexts(pki: LabPki, issuer_url: str) -> dict[str, ssl.SSLContext]:
         "legacy-only": _context(good, low=v10, high=v11, ciphers=legacy),
         "legacy-too": _context(good, low=v10, high=v13, ciphers=legacy),
         "no-common-cipher": _context(good, high=v12, ciphers="NULL-SHA256:@SECLEVEL=0"),
-        "expired": _context(ca.issue(not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=3))),
-        "not-yet-valid": _context(
-            ca.issue(not_before=now + dt.timedelta(days=5), not_after=now + dt.timedelta(days=400))
-        ),
-        "expiring-soon": _context(ca.issue(not_after=now + dt.timedelta(days=12))),
-        "wrong-name": _context(ca.issue(("other-server.example",))),
+        "expired": _context(issue(not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=3))),
+        "not-yet-valid": _context(issue(not_before=now + dt.timedelta(days=5), not_after=now + dt.timedelta(days=400))),
+        "expiring-soon": _context(issue(not_after=now + dt.timedelta(days=12))),
+        "wrong-name": _context(issue(names=("other-server.example",))),
         "untrusted": _context(pki.stranger.issue()),
         "self-signed": _context(self_signed()),
         "weak-signature": _context(ca.issue_sha1(), ciphers=legacy),
-        "weak-key": _context(ca.issue(key=rsa.generate_private_key(65537, 1024)), ciphers=legacy),  # noqa: S505
+        "weak-key": _context(issue(key=rsa.generate_private_key(65537, 1024)), ciphers=legacy),  # noqa: S505
         "client-cert-tls12": _context(good, high=v12, client_ca=pki.client_ca.pem),
         "client-cert-tls13": _context(good, client_ca=pki.client_ca.pem),
         "forbidden": _context(good),
@@ -92,10 +106,13 @@ def _contexts(pki: LabPki, issuer_url: str) -> dict[str, ssl.SSLContext]:
         "missing-intermediate": _context(leaf_only),
         "private-root": _context(dataclasses.replace(private, chain=(pki.private_root.cert,))),
         "rsa-key-exchange": _context(
-            ca.issue(key=rsa.generate_private_key(65537, 2048)), high=v12, ciphers="AES256-GCM-SHA384"
+            issue(key=rsa.generate_private_key(65537, 2048)), high=v12, ciphers="AES256-GCM-SHA384"
         ),
         "name-required": name_required,
         "client-cert-page": client_page,
+        "revoked": _context(revoked),
+        "revocation-offline": _context(offline_cert),
+        "inspected": _context(pki.inspection.issue()),
     }
 
 
@@ -110,16 +127,21 @@ class _Listener:
 class PracticeLab:
     """Local servers reproducing every failure class. Use :func:`start_lab` to make and start one."""
 
-    def __init__(self, port_base: int | None = None) -> None:
+    def __init__(self, port_base: int | None = None, authority_url: str = "") -> None:
         self.pki = LabPki()
+        self._authority_url = authority_url.rstrip("/")  # what the certificates name, if not the server itself
         self.anchors = TrustAnchors.from_pem("practice lab", self.pki.ca.pem)
+        # What the practice company installed in this computer's store (its inspecting proxy's authority).
+        self.company = TrustAnchors.from_pem("practice company store", self.pki.inspection.pem)
         self._port_base = port_base
         self._listeners: dict[str, _Listener] = {}
         self._held: list[socket.socket] = []  # connections kept open on purpose (silent, backlog)
         self._stop = threading.Event()
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
-        self._issuer = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # plain HTTP: the issuer's certificate
+        # Plain HTTP: the lab authority's web server (its certificate, its list, its OCSP responder).
+        self._issuer = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._offline = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # bound, never listening: refused
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -130,7 +152,12 @@ class PracticeLab:
         self._issuer.listen(16)
         self._issuer.setblocking(False)
         self._selector.register(self._issuer, selectors.EVENT_READ, ISSUER)
-        contexts = _contexts(self.pki, f"http://{LAB_HOST}:{self._issuer.getsockname()[1]}/issuing-ca.der")
+        self._offline.bind((LAB_HOST, 0))
+        contexts = _contexts(
+            self.pki,
+            self._authority_url or self.authority_url,
+            f"http://{LAB_HOST}:{self._offline.getsockname()[1]}",
+        )
         for index, scenario in enumerate(SCENARIOS):
             port = 0 if self._port_base is None else self._port_base + index
             self._listeners[scenario.name] = self._open(scenario, contexts.get(scenario.name), port)
@@ -138,6 +165,11 @@ class PracticeLab:
         self._thread = threading.Thread(target=self._serve, name="practice lab", daemon=True)
         self._thread.start()
         return self
+
+    @property
+    def authority_url(self) -> str:
+        """The lab authority's own web server (its certificate, its list, its OCSP responder): plain HTTP."""
+        return f"http://{LAB_HOST}:{self._issuer.getsockname()[1]}"
 
     def url(self, name: str) -> str:
         """The https address of a scenario's server."""
@@ -164,6 +196,7 @@ class PracticeLab:
                 *(li.sock for li in self._listeners.values()),
                 *self._held,
                 self._issuer,
+                self._offline,
                 self._wake_r,
                 self._wake_w,
             ]:
@@ -256,15 +289,33 @@ class PracticeLab:
                 conn.close()
 
     def _serve_issuer(self, conn: socket.socket) -> None:
-        """The issuing authority's certificate, as a public authority's web server serves it (DER)."""
+        """The lab authority's web server, as a public authority's: its issuing authority's certificate
+        (DER), its list of withdrawn certificates, and its OCSP responder (POST, and GET as RFC 5019)."""
         try:
             conn.setblocking(True)
             conn.settimeout(IO_TIMEOUT)
-            read_head(conn)
-            body = self.pki.issuing.der
-            head = f"HTTP/1.0 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {len(body)}\r\n\r\n"
-            conn.sendall(head.encode() + body)
-        except OSError:
+            head = read_head(conn)
+            request, _, rest = head.partition(b"\r\n\r\n")
+            method, _, target = request.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+            path = urlsplit(target.split(" ", 1)[0]).path
+            if path == "/issuing-ca.der":
+                kind, body = "application/pkix-cert", self.pki.issuing.der
+            elif path == "/ca.crl":
+                kind, body = "application/pkix-crl", self.pki.ca.crl()
+            elif path == "/ocsp" and method == "POST":
+                kind, body = (
+                    "application/ocsp-response",
+                    self.pki.ca.ocsp_answer(_body(conn, request, rest), self.pki.answered),
+                )
+            elif path.startswith("/ocsp/") and method == "GET":
+                asked = base64.b64decode(unquote(path[len("/ocsp/") :]) + "==")
+                kind, body = "application/ocsp-response", self.pki.ca.ocsp_answer(asked, self.pki.answered)
+            else:
+                conn.sendall(_http(404, "Not Found", "No such file.\n"))
+                return
+            head_out = f"HTTP/1.0 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n\r\n"
+            conn.sendall(head_out.encode() + body)
+        except (OSError, ValueError):
             pass
         finally:
             conn.close()
@@ -281,17 +332,36 @@ def read_head(sock: socket.socket, limit: int = 16384) -> bytes:
     return head
 
 
+def _body(conn: socket.socket, head: bytes, start: bytes, limit: int = 65536) -> bytes:
+    """A request's body, as long as its Content-Length says (``start`` is what came with the head)."""
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = min(int(value.strip()), limit)
+    body = start
+    while len(body) < length:
+        more = conn.recv(length - len(body))
+        if not more:
+            break
+        body += more
+    return body[:length]
+
+
 def _http(status: int, reason: str, body: str) -> bytes:
     data = body.encode()
+    date = email.utils.formatdate(usegmt=True)  # as every real server sends it: the client can compare clocks
     return (
-        f"HTTP/1.1 {status} {reason}\r\nServer: practice-lab\r\nContent-Type: text/plain\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nServer: practice-lab\r\nDate: {date}\r\nContent-Type: text/plain\r\n"
         f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
     ).encode() + data
 
 
-def start_lab(port_base: int | None = None) -> PracticeLab:
-    """Make the lab's certificates and start every server (ephemeral ports unless ``port_base`` is given)."""
-    return PracticeLab(port_base).start()
+def start_lab(port_base: int | None = None, authority_url: str = "") -> PracticeLab:
+    """Make the lab's certificates and start every server (ephemeral ports unless ``port_base`` is given).
+    ``authority_url``: the address the certificates name for the lab's authority instead of its own server
+    (a proxy in front of it, such as the benchmark's latency proxy)."""
+    return PracticeLab(port_base, authority_url).start()
 
 
 _shared: PracticeLab | None = None

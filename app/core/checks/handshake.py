@@ -80,6 +80,7 @@ class HandshakeResult:
         error: the full technical message.
         chain: the certificates the server sent, DER, leaf first (also after a failed verification).
         anchor: the trusted root that verification ended at, DER (empty when not verified).
+        verified_chain: the chain verification built, leaf to root, DER (empty when not verified).
         http: the answer to our request after the handshake, when one was made.
         transcript: the handshake's messages and alerts as OpenSSL saw them (the server's certificate request,
             whether ours was sent, a renegotiation), when the context reports them.
@@ -96,6 +97,7 @@ class HandshakeResult:
     error: str = ""
     chain: tuple[bytes, ...] = ()
     anchor: bytes = b""
+    verified_chain: tuple[bytes, ...] = ()
     http: http.HttpResult | None = None
     transcript: Transcript | None = None
     elapsed_ms: float = 0.0
@@ -141,11 +143,12 @@ def handshake(
     sock: socket.socket | None = None,
     request_path: str | None = None,
     port: int = 443,
-    on_handshake: Callable[[], None] | None = None,
+    on_handshake: Callable[[tuple[bytes, ...]], None] | None = None,
 ) -> HandshakeResult:
     """Connect (unless given an open ``sock``), handshake with ``context`` and, when ``request_path`` is
     given and the handshake succeeded, send one HTTP request. ``on_handshake`` is called as soon as the handshake
-    has completed, before the request. Raises only ``Cancelled``."""
+    has completed, before the request, with the verified chain (leaf to root; empty when the context verifies
+    nothing). Raises only ``Cancelled``."""
     started = time.monotonic()
 
     def ms() -> float:
@@ -193,7 +196,7 @@ def _handshake_and_ask(
     port: int,
     request_path: str | None,
     ms: Callable[[], float],
-    on_handshake: Callable[[], None] | None = None,
+    on_handshake: Callable[[tuple[bytes, ...]], None] | None = None,
 ) -> HandshakeResult:
     try:
         ssl_step(sslsock, sslsock.do_handshake, budget)
@@ -227,6 +230,7 @@ def _handshake_and_ask(
             error=str(exc),
             chain=peer_chain(sslsock),
             anchor=checked[-1] if checked else b"",
+            verified_chain=checked,
             elapsed_ms=ms(),
         )
     except OSError as exc:  # reset, broken pipe
@@ -238,10 +242,11 @@ def _handshake_and_ask(
             elapsed_ms=ms(),
         )
     handshake_ms = ms()
-    if on_handshake is not None:
-        on_handshake()
-    cipher = sslsock.cipher()
     verified = ctx.verify_mode == ssl.CERT_REQUIRED
+    checked = verified_chain(sslsock) if verified else ()
+    if on_handshake is not None:
+        on_handshake(checked)
+    cipher = sslsock.cipher()
     answer = None
     if request_path is not None:
         answer = http.exchange(sslsock, host, port, request_path, budget.fresh())
@@ -252,7 +257,8 @@ def _handshake_and_ask(
         negotiated=sslsock.version() or "",
         cipher=cipher[0] if cipher else "",
         chain=peer_chain(sslsock),
-        anchor=(verified_chain(sslsock) or (b"",))[-1] if verified else b"",
+        anchor=checked[-1] if checked else b"",
+        verified_chain=checked,
         http=answer,
         elapsed_ms=handshake_ms,
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
+import email.utils
 import html
 import re
 import ssl
@@ -53,6 +55,9 @@ class HttpResult:
         text: the page's own words, shortened (read only for answers that may explain a refusal).
         error: a technical description when something went wrong.
         elapsed_ms: time from sending the request to the answer.
+        date: the server's clock, from its ``Date`` header, when it sent one.
+        clock_offset_s: the server's clock less this computer's when the answer came (seconds; positive when
+            this computer is behind), when the server gave its time.
     """
 
     outcome: HttpOutcome
@@ -63,6 +68,8 @@ class HttpResult:
     text: str = ""
     error: str = ""
     elapsed_ms: float = 0.0
+    date: dt.datetime | None = None
+    clock_offset_s: float | None = None
 
 
 def build_request(host: str, port: int, path: str) -> bytes:
@@ -101,9 +108,10 @@ def exchange(sslsock: ssl.SSLSocket, host: str, port: int, path: str, budget: Bu
         return HttpResult(HttpOutcome.TIMEOUT, error="no answer in time", elapsed_ms=budget.elapsed_ms())
     except OSError as exc:
         return _failure(exc, budget)
+    received = dt.datetime.now(dt.UTC)
     if write_error is not None and not head:
         return _failure(write_error, budget)
-    answer = parse_head(head, budget.elapsed_ms())
+    answer = parse_head(head, budget.elapsed_ms(), received)
     if answer.status in PAGE_STATUSES:
         page = head.partition(b"\r\n\r\n")[2] + _more_of_the_page(sslsock, budget)
         answer = dataclasses.replace(answer, text=page_words(page))
@@ -149,8 +157,9 @@ def _failure(exc: OSError, budget: Budget) -> HttpResult:
     return HttpResult(outcome, tls_reason=reason, error=str(exc), elapsed_ms=budget.elapsed_ms())
 
 
-def parse_head(head: bytes, elapsed_ms: float = 0.0) -> HttpResult:
-    """Read the status line and the Server header of an HTTP answer."""
+def parse_head(head: bytes, elapsed_ms: float = 0.0, received: dt.datetime | None = None) -> HttpResult:
+    """Read the status line and the Server and Date headers of an HTTP answer (``received``: this computer's
+    time when it came, to compare the clocks)."""
     if not head:
         return HttpResult(HttpOutcome.CLOSED, error="closed without an answer", elapsed_ms=elapsed_ms)
     lines = head.split(b"\r\n")
@@ -158,14 +167,29 @@ def parse_head(head: bytes, elapsed_ms: float = 0.0) -> HttpResult:
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit() or len(parts[1]) != 3:
         return HttpResult(HttpOutcome.NOT_HTTP, error=f"the answer starts with {head[:40]!r}", elapsed_ms=elapsed_ms)
     server = ""
+    date: dt.datetime | None = None
     for line in lines[1:]:
         name, _, value = line.decode("latin-1").partition(":")
         if name.strip().lower() == "server":
             server = value.strip()[:200]
+        elif name.strip().lower() == "date":
+            date = _http_date(value.strip())
+    offset = (date - received).total_seconds() if date is not None and received is not None else None
     return HttpResult(
         HttpOutcome.ANSWERED,
         int(parts[1]),
         parts[2].strip() if len(parts) > 2 else "",
         server,
         elapsed_ms=elapsed_ms,
+        date=date,
+        clock_offset_s=offset,
     )
+
+
+def _http_date(text: str) -> dt.datetime | None:
+    """An HTTP date (``Tue, 01 Dec 2026 12:00:00 GMT``), or None when it is not one."""
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)

@@ -73,6 +73,7 @@ class ServerHelloResult:
         acceptable_cas: the certificate authorities named in that request (may be empty: "any").
         alert: the alert's name when the server sent one.
         error: a technical description when something went wrong.
+        stapled: the OCSP answer the server sent about its own certificate (CertificateStatus), DER.
     """
 
     outcome: HelloOutcome
@@ -83,6 +84,7 @@ class ServerHelloResult:
     acceptable_cas: tuple[str, ...] = ()
     alert: str = ""
     error: str = ""
+    stapled: bytes = b""
 
 
 def client_hello(host: str | None) -> bytes:
@@ -99,6 +101,7 @@ def client_hello(host: str | None) -> bytes:
     sigs = b"".join(struct.pack("!H", s) for s in _SIGALGS)
     exts += _ext(13, struct.pack("!H", len(sigs)) + sigs)
     exts += _ext(23, b"")
+    exts += _ext(5, b"\x01\x00\x00\x00\x00")  # status_request (OCSP), as Windows asks: is an answer stapled?
     body = (
         b"\x03\x03"
         + os.urandom(32)
@@ -172,6 +175,7 @@ class _Flight:
         self.chain: tuple[bytes, ...] = ()
         self.requested = False
         self.cas: tuple[str, ...] = ()
+        self.stapled = b""
 
     def consume(self, data: bytes) -> tuple[bytes, bool]:
         """Handle every complete handshake message; return what is left and whether ServerHelloDone came."""
@@ -187,6 +191,8 @@ class _Flight:
                 self._certificate(body)
             elif kind == 13:
                 self._certificate_request(body)
+            elif kind == 22 and body[:1] == b"\x01":  # CertificateStatus, OCSP
+                self.stapled = body[4 : 4 + int.from_bytes(body[1:4], "big")]
             elif kind == 14:
                 return data, True
         return data, False
@@ -211,4 +217,6 @@ class _Flight:
         self.cas = certificate_request_authorities(body, tls13=False)
 
     def result(self, outcome: HelloOutcome, alert: str = "", error: str = "") -> ServerHelloResult:
-        return ServerHelloResult(outcome, self.version, self.cipher, self.chain, self.requested, self.cas, alert, error)
+        return ServerHelloResult(
+            outcome, self.version, self.cipher, self.chain, self.requested, self.cas, alert, error, self.stapled
+        )

@@ -32,6 +32,7 @@ from app.core.computer.java_start import (
 )
 from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
+from app.core.log import log
 from app.core.model import StoreVerdict, Target, TrustResult
 from app.core.net import CancelFlag
 from app.core.processes import run_program
@@ -258,9 +259,12 @@ class JavaProbe:
         """End the Java process and remove its temporary files (every answer still awaited becomes None)."""
         with self._lock:
             self._write(["end"])
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait(10)
+        try:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait(10)
+        except (OSError, subprocess.TimeoutExpired) as exc:  # a probe that will not end never ends the run
+            log.warning("the Java probe did not end cleanly: %s", exc)
         self._reader.join(5)
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
