@@ -79,6 +79,8 @@ def test_this_clock_two_days_ahead(authority_lab):
     clock = _json_clock(report)
     assert clock["status"] == "fail"
     assert "2 days ahead" in clock["explanation"]
+    offsets = [t["clock_offset_s"] for t in report["targets"]]  # type: ignore[attr-defined]
+    assert all(-2 * 86400 - 60 < o < -2 * 86400 + 60 for o in offsets), offsets  # read by the clock reading
     expired = _json_certificate_findings(report, "CERT_EXPIRED")
     assert len(expired) == 2  # both addresses, each explained by the clock
     for finding in expired:

@@ -70,6 +70,7 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
         "certificates": [certificate_dict(c) for c in report.chain],
         "trust": [{"store": r.store, "verdict": r.verdict.value, "detail": r.detail} for r in report.trust],
         "acceptable_client_cas": list(report.acceptable_client_cas),
+        "clock_offset_s": None if report.clock_offset_s is None else round(report.clock_offset_s, 1),
         "findings": [finding_dict(f) for f in report.findings],
     }
 
