@@ -82,6 +82,8 @@ class ProbeSet:
         hello: the TLS 1.2 first flight read in the clear.
         system: the handshake verified by this computer's own trust store.
         client_cert_given: True when the user gave a usable client certificate.
+        client_cert_issuers: the authorities the user's certificate can be matched with by a server's list: its
+            issuer, and the subjects and issuers of the intermediates in its file (as the transcript writes names).
         chain_completion: what fetching a missing issuer's certificate showed, when the server sent none.
     """
 
@@ -92,6 +94,7 @@ class ProbeSet:
     system: HandshakeResult | None
     client_cert_given: bool
     chain_completion: ChainCompletion | None = None
+    client_cert_issuers: tuple[str, ...] = ()
 
 
 def _client_cert_refusal(result: HandshakeResult, hello: ServerHelloResult) -> bool:
@@ -463,6 +466,14 @@ def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
         elif result.accepted:
             lines.append(f"{label}: accepted")
     detail = "; ".join(lines)
+    asked = any(st.asked for _, st in states)
+    refused = any(st.refusal in (ClientCertAlert.REFUSED, ClientCertAlert.MISSING) for _, st in states)
+    if given and refused and cas and probes.client_cert_issuers and not set(cas) & set(probes.client_cert_issuers):
+        # The server refused, and the authorities it accepts do not include ours: that is why (and Windows'
+        # SChannel and Java, which choose by that list, would send nothing at all).
+        wrong = {**params, "issuer": probes.client_cert_issuers[0]}
+        detail += f"; ours comes from {probes.client_cert_issuers[0]}, which the server does not name"
+        return [Finding(Code.CLIENT_CERT_WRONG_ISSUER, Check.CLIENT_CERT, wrong, detail)]
     if any(st.refusal is ClientCertAlert.REFUSED for _, st in states):
         return [Finding(Code.CLIENT_CERT_REJECTED, Check.CLIENT_CERT, params, detail)]
     if any(st.refusal is ClientCertAlert.MISSING for _, st in states):
@@ -479,7 +490,7 @@ def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
     ]
     if any(st.accepted for _, st in answered):
         return [Finding(Code.CLIENT_CERT_OK, Check.CLIENT_CERT, params, detail)]
-    if answered and not any(st.asked for _, st in states):
+    if answered and not asked:
         return [Finding(Code.CLIENT_CERT_NOT_REQUESTED, Check.CLIENT_CERT, params, detail)]
     return []
 

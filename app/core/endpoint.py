@@ -610,6 +610,7 @@ class EndpointCheck:
             hello=results["hello"],  # type: ignore[arg-type]
             system=system if system.outcome is not HandshakeOutcome.LOCAL_UNSUPPORTED else None,
             client_cert_given=self._client_cert_given(),
+            client_cert_issuers=self.contexts.client_cert.issuer_names if self.contexts.client_cert else (),
         )
 
     def _client_cert_given(self) -> bool:

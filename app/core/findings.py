@@ -155,6 +155,7 @@ class Code(StrEnum):
     REVOCATION_UNREACHABLE = "REVOCATION_UNREACHABLE"
     REVOCATION_NOT_CHECKED = "REVOCATION_NOT_CHECKED"
     CLOCK_WRONG = "CLOCK_WRONG"
+    CLIENT_CERT_WRONG_ISSUER = "CLIENT_CERT_WRONG_ISSUER"
 
 
 _S = Status
@@ -243,6 +244,7 @@ STATUS_OF: Mapping[Code, Status] = MappingProxyType(
         Code.REVOCATION_UNREACHABLE: _REVOCATION_UNREACHABLE_STATUS,
         Code.REVOCATION_NOT_CHECKED: _S.SKIPPED,
         Code.CLOCK_WRONG: _S.FAIL,
+        Code.CLIENT_CERT_WRONG_ISSUER: _S.FAIL,
     }
 )
 
@@ -330,12 +332,15 @@ CODE_NUMBERS: Mapping[Code, int] = MappingProxyType(
         Code.REVOCATION_UNREACHABLE: 78,
         Code.REVOCATION_NOT_CHECKED: 79,
         Code.CLOCK_WRONG: 80,
+        Code.CLIENT_CERT_WRONG_ISSUER: 81,
     }
 )
 
 
 # The server asks for a client certificate: what other programs' handshakes without one must be read against.
-CLIENT_CERT_ASKED = frozenset({"CLIENT_CERT_REQUIRED", "CLIENT_CERT_OK", "CLIENT_CERT_REJECTED"})
+CLIENT_CERT_ASKED = frozenset(
+    {"CLIENT_CERT_REQUIRED", "CLIENT_CERT_OK", "CLIENT_CERT_REJECTED", "CLIENT_CERT_WRONG_ISSUER"}
+)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, describe
-from app.core.der import looks_like_pkcs12, tolerant_x509
+from app.core.der import DerError, looks_like_pkcs12, name_to_text, tolerant_x509
 from app.core.findings import Check, Code, Finding
 from app.core.keyload import load_cert_and_key
 from app.core.log import log
@@ -52,6 +52,27 @@ class ClientCertificate:
     chain: tuple[bytes, ...]
     key_matches: bool
     _key: PrivateKeyTypes = field(repr=False, compare=False)
+
+    @property
+    def issuer_names(self) -> tuple[str, ...]:
+        """The authorities a server's list can name for this certificate: its issuer first, then the subjects
+        and issuers of the intermediates in the file (written as :func:`app.core.der.name_to_text` writes them,
+        as the names of a server's request are)."""
+        names: list[str] = []
+        try:
+            with tolerant_x509():
+                certs = [x509.load_der_x509_certificate(der) for der in self.chain]
+        except ValueError:
+            return ()
+        for index, cert in enumerate(certs):
+            for name in (cert.issuer,) if index == 0 else (cert.subject, cert.issuer):
+                try:
+                    text = name_to_text(name.public_bytes())
+                except DerError:
+                    continue
+                if text not in names:
+                    names.append(text)
+        return tuple(names)
 
     def load_into(self, context: ssl.SSLContext) -> None:
         """Make ``context`` present this certificate (the key never reaches the disk unencrypted)."""
