@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, load_client_certificate, local_findings
+from app.core.checks.pkcs12 import compatible_encryption
 from app.core.findings import Code
 from app.core.model import CheckSettings
 from app.core.runner import run_checks
@@ -45,8 +46,10 @@ def make_cert(issuer_key=None, issuer_name=None, *, client=True, not_after=None,
 
 
 def p12(tmp_path, cert, key, password=PASSWORD, name="me.p12"):
+    """A .p12 as Windows exports one by default (TripleDES-SHA1), which every Windows and Java reads."""
     path = tmp_path / name
-    encryption = serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+    plain = serialization.NoEncryption()
+    encryption = compatible_encryption(password.encode(), rounds=2048) if password else plain
     path.write_bytes(pkcs12.serialize_key_and_certificates(b"me", key, cert, None, encryption))
     return path
 
@@ -200,3 +203,65 @@ def test_a_password_with_a_nul_character_is_a_finding(tmp_path):
         assert isinstance(result, ClientCertProblem)
         assert result.code is Code.CLIENT_CERT_BAD_PASSWORD
         assert "Zebra" not in result.details
+
+
+# ---- what the file is made of, read from its structure (OpenSSL 3 makes both kinds) --------------------------
+
+
+def openssl_p12(tmp_path, cert, key, *options):
+    """A .p12 made by the openssl program; the password goes through the environment, never the command line."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl program")
+    pem = tmp_path / "in.pem"
+    pem.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    out = tmp_path / f"openssl{''.join(options)}.p12"
+    subprocess.run(
+        ["openssl", "pkcs12", "-export", "-in", str(pem), "-out", str(out), "-passout", "env:P12_PASSWORD", *options],
+        env={**os.environ, "P12_PASSWORD": PASSWORD},
+        check=True,
+        capture_output=True,
+    )
+    pem.unlink()
+    return out
+
+
+def test_a_p12_locked_the_new_way_is_named_for_older_computers(tmp_path):
+    cert, key = make_cert()
+    loaded = load_client_certificate(openssl_p12(tmp_path, cert, key), PASSWORD)  # OpenSSL 3's default
+    assert isinstance(loaded, ClientCertificate)
+    [finding] = local_findings(loaded)
+    assert finding.code is Code.CLIENT_CERT_FORMAT_OLD_WINDOWS and finding.status.value == "warning"
+    assert "AES-256 (PBES2)" in finding.details and "integrity SHA-256" in finding.details
+
+
+def test_a_p12_locked_the_old_way_needs_no_word(tmp_path):
+    cert, key = make_cert()
+    path = openssl_p12(tmp_path, cert, key, "-legacy")
+    loaded = load_client_certificate(path, PASSWORD)
+    if isinstance(loaded, ClientCertProblem) and "cannot read" in loaded.details:
+        pytest.skip("this OpenSSL has no legacy provider for RC2")
+    assert isinstance(loaded, ClientCertificate), loaded
+    assert local_findings(loaded) == []
+    assert loaded.protection is not None and "3DES" in loaded.protection.text()
+
+
+def test_a_damaged_file_is_told_from_a_wrong_password(tmp_path):
+    cert, key = make_cert()
+    whole = openssl_p12(tmp_path, cert, key)
+    wrong = load_client_certificate(whole, "not-the-password")
+    assert isinstance(wrong, ClientCertProblem) and wrong.code is Code.CLIENT_CERT_BAD_PASSWORD
+    assert "the PKCS#12 file is whole" in wrong.details and "AES-256" in wrong.details
+    damaged = tmp_path / "damaged.p12"
+    data = whole.read_bytes()
+    damaged.write_bytes(data[: len(data) // 2])  # cut in the middle, as an interrupted copy leaves it
+    problem = load_client_certificate(damaged, PASSWORD)
+    assert isinstance(problem, ClientCertProblem) and problem.code is Code.CLIENT_CERT_UNREADABLE
+    assert "damaged" in problem.details
+    assert PASSWORD not in wrong.details + problem.details

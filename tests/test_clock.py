@@ -8,6 +8,7 @@ servers' ``Date`` against this computer's time.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -140,3 +141,16 @@ def test_the_servers_median_decides(authority_lab):
     assert not clock_of(result)
     [early] = [f for f in report_of(result, "ahead").findings if f.code is Code.CERT_NOT_YET_VALID]
     assert "variant" not in early.params
+
+
+def test_one_wrong_server_beside_one_right_proves_nothing(authority_lab):
+    # Their median is a day off, but only one of the two says this clock is wrong: no verdict on this clock.
+    result = run(authority_lab, "ahead", "short-lived")
+    assert not clock_of(result)
+
+
+def test_a_date_no_server_clock_can_say_is_not_read():
+    from app.core.checks.http import parse_head
+
+    head = b"HTTP/1.1 200 OK\r\nDate: Fri, 31 Dec 9999 23:59:59 GMT\r\n\r\n"
+    assert parse_head(head, 1.0, dt.datetime.now(dt.UTC)).clock_offset_s is None

@@ -87,3 +87,5 @@ def test_ends_at_reads_names_and_fingerprints(authority_lab):
     assert ends_at(ders, [root]) is None  # a fingerprint needs the certificate itself (the root is not sent)
     assert ends_at([*ders, lab.root.der], [root]) is root
     assert ends_at(ders, [parse_expected_issuer("CN=Revocation Test Root, C=CA")]) is None  # every part given counts
+    # The server's own name never counts: a re-signing device copies it from the real server's certificate.
+    assert ends_at(ders, [parse_expected_issuer("CN=localhost")]) is None

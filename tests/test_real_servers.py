@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from app.core.addresses import parse_address
 from app.core.checks.client_cert import ClientCertificate, load_client_certificate
+from app.core.checks.pkcs12 import compatible_encryption
 from app.core.computer.checks import ComputerSettings
 from app.core.findings import Check, Code, Verdict
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
@@ -223,11 +225,32 @@ def test_a_certificate_from_an_authority_the_server_does_not_name(real_lab, stac
     assert finding.code is Code.CLIENT_CERT_WRONG_ISSUER, report.findings
     assert "ISO Test Client CA" in finding.params["cas"]
     assert finding.params["issuer"] not in finding.params["cas"] and finding.params["issuer"].startswith("CN=")
+    assert finding.params.get("variant") == "partial"  # the file holds the certificate alone: both causes named
     words = words_for(finding.code, finding.params)
     assert finding.params["issuer"] in words.explanation and "User Access Administrator" in words.action
     assert report.verdict is Verdict.ACTION_NEEDED
     right = real_lab.report(stack, site, "right").findings_for(Check.CLIENT_CERT)[0]
     assert right.code is Code.CLIENT_CERT_OK  # the right authority is matched by the same list
+
+
+def test_a_file_with_its_whole_chain_is_told_it_is_the_authority(real_lab, tmp_path):
+    """With the authority's own certificate in the file, the names are all known: no other cause to name."""
+    if "s_server" in real_lab.missing:
+        pytest.skip(real_lab.missing["s_server"])
+    issued = real_lab.pki.clients["other-authority"]
+    path = tmp_path / "with-root.p12"
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"client", issued.key, issued.cert, [real_lab.pki.retired_client_ca.cert], compatible_encryption(b"pw")
+        )
+    )
+    cert = load_client_certificate(path, "pw")
+    assert isinstance(cert, ClientCertificate) and cert.chain_complete
+    target = real_lab.target(real_lab.stacks["s_server"], "mtls13")
+    report = run_checks([target], CheckSettings(timeout=5, client_cert=cert, computer=QUICK)).targets[0]
+    [finding] = report.findings_for(Check.CLIENT_CERT)
+    assert finding.code is Code.CLIENT_CERT_WRONG_ISSUER and "variant" not in finding.params
+    assert "Retired Client CA" in finding.params["issuer"]
 
 
 def test_a_tls13_certificate_request_and_its_authorities_are_seen(real_lab):

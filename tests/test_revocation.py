@@ -168,6 +168,12 @@ def test_answers_signed_by_someone_else_or_out_of_date_are_not_used(lab):
     assert revocation.read_ocsp(good, cert, lab.issuing.cert, now).usable
     later = revocation.read_ocsp(good, cert, lab.issuing.cert, now + dt.timedelta(days=2))
     assert not later.usable and "out of date" in later.text
+    endless = lab.good_answer(cert, lasting=None)  # no next update: good for a while, never forever
+    assert revocation.read_ocsp(endless, cert, lab.issuing.cert, now).usable
+    old = revocation.read_ocsp(
+        lab.good_answer(cert, age=dt.timedelta(days=10), lasting=None), cert, lab.issuing.cert, now
+    )
+    assert not old.usable and "says no end" in old.text
     crl = revocation.load_crl(lab.issuing.crl())
     assert revocation.read_crl(crl, cert, lab.issuing.cert, now).status is RevocationStatus.GOOD
     assert "out of date" in revocation.read_crl(crl, cert, lab.issuing.cert, now + dt.timedelta(days=9)).text

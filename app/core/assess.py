@@ -84,6 +84,7 @@ class ProbeSet:
         client_cert_given: True when the user gave a usable client certificate.
         client_cert_issuers: the authorities the user's certificate can be matched with by a server's list: its
             issuer, and the subjects and issuers of the intermediates in its file (as the transcript writes names).
+        client_cert_complete: True when that file holds the chain up to a root (so those names are all there are).
         chain_completion: what fetching a missing issuer's certificate showed, when the server sent none.
     """
 
@@ -95,6 +96,7 @@ class ProbeSet:
     client_cert_given: bool
     chain_completion: ChainCompletion | None = None
     client_cert_issuers: tuple[str, ...] = ()
+    client_cert_complete: bool = False
 
 
 def _client_cert_refusal(result: HandshakeResult, hello: ServerHelloResult) -> bool:
@@ -472,6 +474,9 @@ def client_cert_findings(probes: ProbeSet, host: str) -> list[Finding]:
         # The server refused, and the authorities it accepts do not include ours: that is why (and Windows'
         # SChannel and Java, which choose by that list, would send nothing at all).
         wrong = {**params, "issuer": probes.client_cert_issuers[0]}
+        if not probes.client_cert_complete:
+            # The authority above may be one the server names: the file may only lack the certificate between.
+            wrong["variant"] = "partial"
         detail += f"; ours comes from {probes.client_cert_issuers[0]}, which the server does not name"
         return [Finding(Code.CLIENT_CERT_WRONG_ISSUER, Check.CLIENT_CERT, wrong, detail)]
     if any(st.refusal is ClientCertAlert.REFUSED for _, st in states):
@@ -541,9 +546,13 @@ def revocation_findings(result: RevocationResult | None, host: str) -> list[Find
         ]
     if result.unanswered:
         failed = result.failed_attempts
-        shown = [f"{a.url} ({a.how or a.answer})" for a in failed[:ADDRESSES_SHOWN]]
-        if len(failed) > ADDRESSES_SHOWN:
-            shown.append(f"and {len(failed) - ADDRESSES_SHOWN} more (see the details)")
+        blocked = [a for a in failed if a.how]  # not reached: what IT can let through
+        if not blocked and failed:
+            params["variant"] = "unusable"  # they answered, but nothing usable: a firewall is not the cause
+        listed = blocked or failed
+        shown = [f"{a.url} ({a.how or a.answer})" for a in listed[:ADDRESSES_SHOWN]]
+        if len(listed) > ADDRESSES_SHOWN:
+            shown.append(f"and {len(listed) - ADDRESSES_SHOWN} more (see the details)")
         return [
             Finding(
                 Code.REVOCATION_UNREACHABLE,

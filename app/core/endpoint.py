@@ -611,6 +611,7 @@ class EndpointCheck:
             system=system if system.outcome is not HandshakeOutcome.LOCAL_UNSUPPORTED else None,
             client_cert_given=self._client_cert_given(),
             client_cert_issuers=self.contexts.client_cert.issuer_names if self.contexts.client_cert else (),
+            client_cert_complete=bool(self.contexts.client_cert and self.contexts.client_cert.chain_complete),
         )
 
     def _client_cert_given(self) -> bool:

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
+from app.core.checks.pkcs12 import compatible_encryption
+
 LAB_HOSTS = ("localhost", "127.0.0.1", "::1")
 CLIENT_SUBJECT = "Pat Practicex1234"
 _SHA256_RSA = bytes.fromhex("06092a864886f70d01010b0500")  # sha256WithRSAEncryption AlgorithmIdentifier
@@ -275,10 +277,12 @@ class LabPki:
 
     def client_p12(self, password: str) -> bytes:
         """The practice client certificate as a password-protected ``.p12``, to try ``--client-cert``."""
+        # Locked the way Windows exports by default (TripleDES-SHA1), which every Windows and Java opens.
+        encryption = compatible_encryption(password.encode(), rounds=2048)
         return pkcs12.serialize_key_and_certificates(
             b"practice",
             self.client.key,  # type: ignore[arg-type]
             self.client.cert,
             None,
-            serialization.BestAvailableEncryption(password.encode()),
+            encryption,
         )

@@ -185,11 +185,17 @@ class AuthorityLab:
         (f / "index.txt").write_text("\n".join(lines) + "\n")
         (f / "index.txt.attr").write_text("unique_subject = no\n")  # every site is "localhost"
 
-    def good_answer(self, cert: x509.Certificate, signer: Authority | None = None) -> bytes:
+    def good_answer(
+        self,
+        cert: x509.Certificate,
+        signer: Authority | None = None,
+        age: dt.timedelta = dt.timedelta(minutes=1),
+        lasting: dt.timedelta | None = dt.timedelta(hours=6),
+    ) -> bytes:
         """A signed "good" OCSP answer from the issuing authority (what the stapling server sends), or signed by
-        ``signer`` instead (a forgery)."""
+        ``signer`` instead (a forgery); made ``age`` ago, valid for ``lasting`` (None: it names no end)."""
         signer = signer or self.issuing
-        now = dt.datetime.now(dt.UTC)
+        made = dt.datetime.now(dt.UTC) - age
         builder = (
             ocsp.OCSPResponseBuilder()
             .add_response(
@@ -197,8 +203,8 @@ class AuthorityLab:
                 issuer=self.issuing.cert,
                 algorithm=hashes.SHA1(),
                 cert_status=ocsp.OCSPCertStatus.GOOD,
-                this_update=now - dt.timedelta(minutes=1),
-                next_update=now + dt.timedelta(hours=6),
+                this_update=made,
+                next_update=made + lasting if lasting is not None else None,
                 revocation_time=None,
                 revocation_reason=None,
             )

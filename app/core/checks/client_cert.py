@@ -6,6 +6,7 @@ memory (see :mod:`app.core.keyload` for how ``ssl`` gets it).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -20,12 +21,14 @@ from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, describe
+from app.core.checks.pkcs12 import NAMES as PKCS12_NAMES
+from app.core.checks.pkcs12 import Pkcs12Facts, compatible_encryption, read_pkcs12
 from app.core.der import DerError, looks_like_pkcs12, name_to_text, tolerant_x509
 from app.core.findings import Check, Code, Finding
 from app.core.keyload import load_cert_and_key
@@ -45,6 +48,7 @@ class ClientCertificate:
         info: what the certificate says.
         chain: the certificate and any intermediates in the file (DER, certificate first).
         key_matches: True when the private key belongs to the certificate.
+        protection: how a ``.p12``/``.pfx`` file is encrypted and sealed (None for PEM).
     """
 
     path: str
@@ -52,6 +56,7 @@ class ClientCertificate:
     chain: tuple[bytes, ...]
     key_matches: bool
     _key: PrivateKeyTypes = field(repr=False, compare=False)
+    protection: Pkcs12Facts | None = None  # how a .p12/.pfx file is encrypted (None: a PEM file)
 
     @property
     def issuer_names(self) -> tuple[str, ...]:
@@ -73,6 +78,17 @@ class ClientCertificate:
                 if text not in names:
                     names.append(text)
         return tuple(names)
+
+    @property
+    def chain_complete(self) -> bool:
+        """Whether the file holds the certificates up to a root (a self-issued one): then the names a server's
+        list can match are all known; else the authority above the last one is not."""
+        try:
+            with tolerant_x509():
+                last = x509.load_der_x509_certificate(self.chain[-1])
+        except (ValueError, IndexError):
+            return False
+        return len(self.chain) > 1 and last.subject == last.issuer
 
     def load_into(self, context: ssl.SSLContext) -> None:
         """Make ``context`` present this certificate (the key never reaches the disk unencrypted)."""
@@ -111,13 +127,7 @@ def presented_copy(cert: ClientCertificate) -> Iterator[PresentedCopy | None]:
     try:
         with tolerant_x509():
             certs = [x509.load_der_x509_certificate(der) for der in cert.chain]
-        encryption = (
-            serialization.PrivateFormat.PKCS12.encryption_builder()
-            .kdf_rounds(50_000)
-            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-            .hmac_hash(hashes.SHA1())  # noqa: S303 - the integrity check every reader (Java 8 too) takes
-            .build(password.encode())
-        )
+        encryption = compatible_encryption(password.encode())
         key = cast(pkcs12.PKCS12PrivateKeyTypes, cert._key)  # a key that opened from a .p12 or PEM file
         data = pkcs12.serialize_key_and_certificates(b"tls-readiness", key, certs[0], certs[1:] or None, encryption)
         fd, path = tempfile.mkstemp(prefix="tlsrc-cert-", suffix=".p12")  # readable by this user only
@@ -172,14 +182,30 @@ def load_client_certificate(path: str | Path, password: str | None) -> ClientCer
 
 def _load_pkcs12(name: str, data: bytes, secret: bytes | None) -> ClientCertificate | ClientCertProblem:
     if not looks_like_pkcs12(data):
-        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "not a PKCS#12 (.p12/.pfx) or PEM file")
+        # The first bytes of a PKCS#12 file (a SEQUENCE, then version 3) in a file cut short: damaged, not foreign.
+        cut = len(data) > 8 and data[0] == 0x30 and b"\x02\x01\x03" in data[2:8]
+        detail = "the PKCS#12 file is damaged: it is cut short" if cut else "not a PKCS#12 (.p12/.pfx) or PEM file"
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, detail)
+    facts = read_pkcs12(data)  # the structure reads without the password: it tells the causes apart
     try:
         with tolerant_x509():
             key, cert, extra = pkcs12.load_key_and_certificates(data, secret)
     except ValueError:
-        # The outer structure is PKCS#12, so the likely cause is the password (cryptography cannot say which).
+        if facts is None:
+            return ClientCertProblem(
+                name, Code.CLIENT_CERT_UNREADABLE, "the PKCS#12 file is damaged: its structure does not read"
+            )
+        unknown = [a for a in (*facts.key, *facts.certificates) if a not in PKCS12_NAMES]
+        if unknown:
+            return ClientCertProblem(
+                name,
+                Code.CLIENT_CERT_UNREADABLE,
+                f"the PKCS#12 file uses an encryption this program cannot read ({', '.join(unknown)})",
+            )
         return ClientCertProblem(
-            name, Code.CLIENT_CERT_BAD_PASSWORD, "the PKCS#12 file did not open with the password given"
+            name,
+            Code.CLIENT_CERT_BAD_PASSWORD,
+            f"the PKCS#12 file is whole ({facts.text()}) but did not open with the password given",
         )
     except Exception as exc:
         return ClientCertProblem(
@@ -189,7 +215,8 @@ def _load_pkcs12(name: str, data: bytes, secret: bytes | None) -> ClientCertific
         missing = "certificate" if cert is None else "private key"
         return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the file holds no {missing}")
     chain = (cert, *extra)
-    return _build(name, key, chain)
+    built = _build(name, key, chain)
+    return dataclasses.replace(built, protection=facts) if isinstance(built, ClientCertificate) else built
 
 
 def _load_pem(name: str, data: bytes, secret: bytes | None) -> ClientCertificate | ClientCertProblem:
@@ -283,6 +310,8 @@ def local_findings(cert: ClientCertificate, now: dt.datetime | None = None) -> l
     usage = _usage_problem(info.der)
     if usage:
         findings.append(Finding(Code.CLIENT_CERT_WRONG_USAGE, Check.CLIENT_CERT, params, usage))
+    if cert.protection is not None and cert.protection.new_encryption:
+        findings.append(Finding(Code.CLIENT_CERT_FORMAT_OLD_WINDOWS, Check.CLIENT_CERT, params, cert.protection.text()))
     return findings
 
 

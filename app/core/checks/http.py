@@ -192,4 +192,7 @@ def _http_date(text: str) -> dt.datetime | None:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    if not dt.datetime(2000, 1, 1, tzinfo=dt.UTC) <= when <= dt.datetime(2200, 1, 1, tzinfo=dt.UTC):
+        return None  # no server's clock says that (and such dates cannot even be shown in every time zone)
+    return when

@@ -3,18 +3,21 @@
 An entry is either a subject name in the RFC 4514 form (``CN=DigiCert Global Root G2, O=DigiCert Inc, C=US``:
 the order and case of its parts do not matter, and the parts given are enough, so ``CN=DigiCert Global Root G2``
 will do) or the SHA-256 fingerprint of a certificate's public key (``sha256:`` and 64 hexadecimal digits, colons
-allowed), of the root or of an intermediate. A chain *ends at* an expected issuer when one of its certificates is
-that issuer, or when its last certificate names that issuer as its own (a root that the server does not send).
+allowed), of the root or of an intermediate. A chain *ends at* an expected issuer when one of its authorities'
+certificates (never the server's own) is that issuer, or when its last certificate names that issuer as its own
+(a root that the server does not send).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from app.core.der import tolerant_x509
@@ -112,8 +115,13 @@ def ends_at(chain: Sequence[bytes], expected: Iterable[ExpectedIssuer]) -> Expec
     certs = _load(chain)
     if not certs:
         return None
-    names = [_normalised(c.subject) for c in certs] + [_normalised(certs[-1].issuer)]
-    fingerprints = {key_fingerprint(c) for c in certs}
+    # The authorities only: never the leaf's own name, which a re-signing device copies from the real server.
+    authorities = certs[1:]
+    names = [_normalised(c.subject) for c in authorities] + [_normalised(certs[-1].issuer)]
+    fingerprints = set()
+    for cert in authorities:
+        with contextlib.suppress(UnsupportedAlgorithm, ValueError, TypeError):  # a key of a kind no one reads
+            fingerprints.add(key_fingerprint(cert))
     for issuer in expected:
         if issuer.fingerprint and issuer.fingerprint in fingerprints:
             return issuer

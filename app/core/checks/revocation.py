@@ -43,6 +43,7 @@ MAX_CRL_BYTES = 20 * 1024 * 1024  # the largest public lists are a few megabytes
 MAX_OCSP_BYTES = 64 * 1024
 GET_LIMIT = 255  # RFC 5019: GET when the whole address stays under 255 bytes, else POST
 CLOCK_SLACK = dt.timedelta(minutes=5)  # answers dated a little in the future are accepted, as Windows does
+MAX_AGE_WITHOUT_NEXT_UPDATE = dt.timedelta(days=7)  # an answer that names no end is not trusted for longer
 OCSP_REQUEST = "application/ocsp-request"
 _WHEN = "%Y-%m-%d %H:%M UTC"
 
@@ -204,18 +205,23 @@ def _verify_signature(public_key: object, signature: bytes, data: bytes, hash_al
 
 
 def _key_hash(cert: x509.Certificate) -> bytes:
-    """SHA-1 of the certificate's public key bits (how OCSP names a responder by key)."""
-    return x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest
+    """SHA-1 of the certificate's public key bits (how OCSP names a responder by key); empty for a key of a kind
+    this program cannot read (it then names nothing)."""
+    try:
+        return x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest
+    except (UnsupportedAlgorithm, ValueError, TypeError):
+        return b""
 
 
-def _responder(response: ocsp.OCSPResponse, issuer: x509.Certificate) -> x509.Certificate | str:
+def _responder(response: ocsp.OCSPResponse, issuer: x509.Certificate, now: dt.datetime) -> x509.Certificate | str:
     """The certificate that signed the answer: the issuer itself, or one the issuer delegated to (RFC 6960
-    4.2.2.2). A string says why there is none."""
+    4.2.2.2), valid now. A string says why there is none."""
 
     def named(cert: x509.Certificate) -> bool:
         if response.responder_name is not None:
             return response.responder_name == cert.subject
-        return response.responder_key_hash == _key_hash(cert)
+        hashed = _key_hash(cert)
+        return bool(hashed) and response.responder_key_hash == hashed
 
     if named(issuer):
         return issuer
@@ -229,6 +235,8 @@ def _responder(response: ocsp.OCSPResponse, issuer: x509.Certificate) -> x509.Ce
             return "the answer is signed by a certificate the authority did not give that right to"
         if ExtendedKeyUsageOID.OCSP_SIGNING not in usage:
             return "the answer is signed by a certificate the authority did not give that right to"
+        if not cert.not_valid_before_utc - CLOCK_SLACK <= now <= cert.not_valid_after_utc + CLOCK_SLACK:
+            return "the answer is signed by a responder certificate that is not valid now"
         return cert
     return "the answer is signed by someone other than the certificate's authority"
 
@@ -255,7 +263,7 @@ def read_ocsp(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, now:
         return _Answer(unreachable, "the answer is not an OCSP response")
     if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
         return _Answer(unreachable, f"the responder answered {response.response_status.name.lower()}")
-    signer = _responder(response, issuer)
+    signer = _responder(response, issuer, now)
     if isinstance(signer, str):
         return _Answer(unreachable, signer)
     try:
@@ -265,8 +273,12 @@ def read_ocsp(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, now:
     except (InvalidSignature, UnsupportedAlgorithm, ValueError):
         return _Answer(unreachable, "the answer's signature does not verify")
     wanted_name_hash = hashlib.sha1(issuer.subject.public_bytes()).digest()  # noqa: S324 - the OCSP id's hash
-    for single in response.responses:
-        if single.serial_number != cert.serial_number or not isinstance(single.hash_algorithm, hashes.SHA1):
+    try:
+        singles = [s for s in response.responses if isinstance(s.hash_algorithm, hashes.SHA1)]
+    except (UnsupportedAlgorithm, ValueError):  # an id hashed in a way this program does not know
+        singles = []
+    for single in singles:
+        if single.serial_number != cert.serial_number:
             continue
         if single.issuer_name_hash != wanted_name_hash or single.issuer_key_hash != _key_hash(issuer):
             continue
@@ -276,6 +288,8 @@ def read_ocsp(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, now:
             return _Answer(
                 unreachable, f"the answer is out of date (valid until {single.next_update_utc:%Y-%m-%d %H:%M})"
             )
+        if single.next_update_utc is None and single.this_update_utc < now - MAX_AGE_WITHOUT_NEXT_UPDATE:
+            return _Answer(unreachable, f"the answer is old ({single.this_update_utc:%Y-%m-%d}) and says no end")
         status = single.certificate_status
         if status is ocsp.OCSPCertStatus.GOOD:
             return _Answer(RevocationStatus.GOOD, "good")
@@ -311,6 +325,8 @@ def read_crl(
         return _Answer(unreachable, f"the list is dated in the future ({crl.last_update_utc:%Y-%m-%d %H:%M})")
     if crl.next_update_utc is not None and crl.next_update_utc < now - CLOCK_SLACK:
         return _Answer(unreachable, f"the list is out of date (valid until {crl.next_update_utc:%Y-%m-%d %H:%M})")
+    if crl.next_update_utc is None and crl.last_update_utc < now - MAX_AGE_WITHOUT_NEXT_UPDATE:
+        return _Answer(unreachable, f"the list is old ({crl.last_update_utc:%Y-%m-%d}) and says no end")
     entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
     if entry is None:
         return _Answer(RevocationStatus.GOOD, f"good (not among {len(crl)} withdrawn certificates)")
@@ -383,7 +399,7 @@ class RevocationChecker:
         stapled: bytes,
         now: Callable[[], dt.datetime],
     ) -> Future[CertRevocation]:
-        key = hashlib.sha256(der + (b"stapled" if stapled else b"")).digest()
+        key = hashlib.sha256(der + stapled).digest()  # the same certificate, stapled differently: asked apart
         with self._lock:
             future = self._certs.get(key)
             if future is None:

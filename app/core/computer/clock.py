@@ -1,9 +1,9 @@
 """This computer's clock, against the servers' (the ``Date`` of their answers).
 
 A clock that is days off makes every certificate look expired or not yet valid, and the user would be told
-that the ISO's certificate has expired. When the servers that answered agree (their median) that this clock is
-more than five minutes off, the run reports CLOCK_WRONG once, and each certificate finding the wrong clock
-explains says so, with setting the clock as its first step.
+that the ISO's certificate has expired. When more than half of the servers that answered say this clock is more
+than five minutes off, the same way (their median says by how much), the run reports CLOCK_WRONG once, and each
+certificate finding the wrong clock explains says so, with setting the clock as its first step.
 """
 
 from __future__ import annotations
@@ -27,6 +27,16 @@ def servers_offset(reports: Sequence[TargetReport]) -> float | None:
     return statistics.median(offsets) if offsets else None
 
 
+def _most_agree(reports: Sequence[TargetReport]) -> bool:
+    """Whether more than half of the servers that gave their time say this clock is off, the same way (one
+    server with a wrong clock beside one with a right one proves nothing)."""
+    offsets = [r.clock_offset_s for r in reports if r.clock_offset_s is not None]
+    limit = MAX_SKEW.total_seconds()
+    ahead = sum(o > limit for o in offsets)  # the servers ahead of this clock: it is behind
+    behind = sum(o < -limit for o in offsets)
+    return max(ahead, behind) * 2 > len(offsets)
+
+
 def how_far(seconds: float) -> str:
     """A clock difference in words: "2 days and 3 hours ahead" (this computer's clock ahead of the servers')."""
     left = round(abs(seconds) / 60)
@@ -48,7 +58,7 @@ def clock_findings(reports: Sequence[TargetReport], now: dt.datetime) -> tuple[l
     """CLOCK_WRONG when the servers say this clock is more than five minutes off (else nothing), and the reports
     with every certificate date finding the wrong clock explains worded so."""
     offset = servers_offset(reports)
-    if offset is None or abs(offset) <= MAX_SKEW.total_seconds():
+    if offset is None or not _most_agree(reports):
         return [], tuple(reports)
     servers = now + dt.timedelta(seconds=offset)
     answered = sum(r.clock_offset_s is not None for r in reports)
