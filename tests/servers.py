@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import socket
 import ssl
 import threading
@@ -122,3 +123,30 @@ def server_context(issued: object, **settings: object) -> ssl.SSLContext:
         ctx.verify_mode = ssl.CERT_REQUIRED
         client_ca.configure_trust(ctx)  # type: ignore[attr-defined]
     return ctx
+
+
+class Served:
+    """A plain HTTP server answering every GET with one body (what an authority's web server does)."""
+
+    def __init__(self, body: bytes, status: int = 200, path: str = "/issuer.cer") -> None:
+        outer = self
+        self.body, self.status, self.hits = body, status, 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.hits += 1
+                self.send_response(outer.status)
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -3,9 +3,6 @@ certificate names (directly or through the proxy), never trusted by itself, and 
 
 from __future__ import annotations
 
-import http.server
-import threading
-
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
@@ -19,33 +16,7 @@ from app.core.runner import run_checks
 from app.lab.pki import LabPki
 from app.lab.proxy import PracticeProxy
 from tests.conftest import target
-
-
-class Served:
-    """A plain HTTP server answering every GET with one body (what an authority's web server does)."""
-
-    def __init__(self, body: bytes, status: int = 200) -> None:
-        outer = self
-        self.body, self.status, self.hits = body, status, 0
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                self.send_response(outer.status)
-                self.send_header("Content-Length", str(len(outer.body)))
-                self.end_headers()
-                self.wfile.write(outer.body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/issuer.cer"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.servers import Served
 
 
 @pytest.fixture(scope="module")

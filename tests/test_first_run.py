@@ -88,24 +88,22 @@ def test_a_native_crash_is_reported_at_the_next_start(tmp_path):
         [sys.executable, "-c", crash], check=False, env=env, capture_output=True, text=True, timeout=60
     )
     assert died.returncode != 0
-    nxt = subprocess.run(  # noqa: PLW1510 - the status is what is checked
-        [str(BIN / "tls-readiness"), "check", "--url", "https://127.0.0.1:9/", "--skip-java", "--skip-system-tls"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: PLW1510 - the status is what is checked
+            [str(BIN / "tls-readiness"), "check", "--url", "https://127.0.0.1:9/", "--skip-java", "--skip-system-tls"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    nxt = check()
     assert "stopped unexpectedly the last time it ran" in nxt.stderr, nxt.stderr
     (report,) = tmp_path.glob("crash-*-native.txt")
     text = report.read_text()
     assert "Fatal Python error: Segmentation fault" in text and "native crash (faulthandler)" in text
-    again = subprocess.run(  # noqa: PLW1510 - the status is what is checked
-        [str(BIN / "tls-readiness"), "check", "--url", "https://127.0.0.1:9/", "--skip-java", "--skip-system-tls"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = check()
     assert "stopped unexpectedly" not in again.stderr  # said once, for that crash
 
 

@@ -23,8 +23,9 @@ from app.core.findings import Check, Code, Verdict
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
 from app.core.runner import run_checks
 from app.core.words import words_for
-from tests.real_servers.sites import PASSWORD, SITE, SITES, ClientAuth, IssuerServer, RealPki, Site
+from tests.real_servers.sites import PASSWORD, SITE, SITES, ClientAuth, RealPki, Site
 from tests.real_servers.stacks import STACKS, Stack, StackUnavailable, free_port
+from tests.servers import Served
 
 CLIENTS = (None, "right", "other-authority", "expired")
 QUICK = ComputerSettings(java=False, os_stack=False)  # Java and curl have tests of their own below
@@ -65,7 +66,7 @@ class RealLab:
 @pytest.fixture(scope="module")
 def real_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealLab]:
     folder = Path(tmp_path_factory.mktemp("real-servers"))
-    issuer = IssuerServer()
+    issuer = Served(b"", path="/issuing.der")  # the issuing authority's certificate, at its AIA address
     pki = RealPki(folder, issuer.url, f"http://127.0.0.1:{free_port()}/issuing.der")
     issuer.body = pki.issuing.der
     stacks: dict[str, Stack] = {}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -32,25 +31,18 @@ from app.core.addresses import parse_address
 from app.core.model import Target
 from app.core.tls_contexts import TrustAnchors
 from app.lab.pki import Authority, Issued
-from tests.real_servers.stacks import stop_processes
+from tests.real_servers.stacks import find_program, stop_processes
 
 LAB_ENV = "TLS_READINESS_AUTHORITY_LAB"  # set by the Windows lane: the folder of a lab started on the Linux side
 MANIFEST = "manifest.json"
 SHIFTED = {"ahead": "+2d", "behind": "-2d", "slightly": "+3m"}  # sites whose nginx runs with this clock
 
 
-def nginx_program() -> str | None:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    return found
-
-
 def missing() -> str:
     """Why this lab cannot run here ("" when it can)."""
     if os.environ.get(LAB_ENV):
         return ""
-    absent = [p for p, found in (("nginx", nginx_program()), ("openssl", shutil.which("openssl"))) if not found]
-    if not shutil.which("faketime"):
-        absent.append("faketime")
+    absent = [p for p in ("nginx", "openssl", "faketime") if not find_program(p)]
     return f"not installed: {', '.join(absent)} (scripts/setup --test installs them)" if absent else ""
 
 
@@ -240,7 +232,7 @@ class AuthorityLab:
 
     def _nginx(self, name: str, servers: list[str], clock: str = "") -> None:
         f = self.folder
-        program = nginx_program()
+        program = find_program("nginx")
         assert program, missing()
         temp = " ".join(f"{k}_temp_path {f}/{name}-{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         # nginx gives its workers an empty environment, and libfaketime reads its settings again every 10 s:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.server
-import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -180,32 +178,3 @@ class RealPki:
     def client_file(self, name: str) -> Path:
         """A client certificate as a ``.p12`` with :data:`PASSWORD`."""
         return self.folder / f"client-{name}.p12"
-
-
-class IssuerServer:
-    """Serves the issuing authority's certificate at the address the leaves name (Authority Information
-    Access), as a public authority's web server does: plain HTTP, DER."""
-
-    def __init__(self) -> None:
-        self.body = b""
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200 if self.path == "/issuing.der" else 404)
-                self.send_header("Content-Type", "application/pkix-cert")
-                self.send_header("Content-Length", str(len(outer.body)))
-                self.end_headers()
-                self.wfile.write(outer.body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/issuing.der"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -112,10 +112,15 @@ def stop_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:
             proc.wait(5)
 
 
-def _need(program: str) -> str:
-    found = shutil.which(program) or next(
+def find_program(program: str) -> str | None:
+    """Where a program is installed (its PATH, or the folders Debian puts servers in when PATH lacks them)."""
+    return shutil.which(program) or next(
         (p for p in (f"/usr/sbin/{program}", f"/usr/bin/{program}") if os.path.exists(p)), None
     )
+
+
+def _need(program: str) -> str:
+    found = find_program(program)
     if not found:
         raise StackUnavailable(f"{program} is not installed (scripts/setup --test installs it)")
     return found
