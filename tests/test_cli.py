@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
@@ -13,6 +14,7 @@ import pytest
 
 from app.cli.main import main
 from app.core.resources import resource_path
+from tests import keystores
 
 SCHEMA = json.loads(resource_path("report.schema.json").read_text())
 
@@ -117,11 +119,18 @@ def test_client_certificate_problems_are_findings_not_crashes(tmp_path, lab):
     assert data["findings"][0]["code"] == "CLIENT_CERT_UNREADABLE" and code == 1
 
 
-def test_passwords_never_appear_in_any_output(tmp_path, lab):
+@pytest.mark.parametrize("kind", ["p12", "jks"])
+def test_passwords_never_appear_in_any_output(tmp_path, lab, kind):
+    """Neither a .p12's password nor a Java key store's: not in the output, the report, the bundle or the log."""
+    if kind == "jks" and keystores.KEYTOOL is None:
+        pytest.skip("needs Java's keytool (OpenJDK)")
     secret = "S3cret-Pass-For-Test"
     path = tmp_path / "practice.p12"
     path.write_bytes(lab.pki.client_p12(secret))
-    for extra in ([], ["--json"], ["--verbose"]):
+    if kind == "jks":
+        path = keystores.jks_from_p12(path, secret, tmp_path / "practice.jks", secret)
+    logs = tmp_path / "logs"
+    for extra in ([], ["--json"], ["--verbose"], ["--bundle", str(tmp_path / "bundle.zip")]):
         code, out, err = run(
             "check",
             "--url",
@@ -133,10 +142,16 @@ def test_passwords_never_appear_in_any_output(tmp_path, lab):
             "--client-cert-password-env",
             "TLSRC_TEST_PW",
             *extra,
-            env={"TLSRC_TEST_PW": secret},
+            env={"TLSRC_TEST_PW": secret, "TLS_READINESS_LOG_DIR": str(logs)},
         )
         assert code == 0, out + err
         assert secret not in out + err
+    with zipfile.ZipFile(tmp_path / "bundle.zip") as bundle:
+        for name in bundle.namelist():
+            assert secret.encode() not in bundle.read(name), name
+    for written in logs.rglob("*"):
+        if written.is_file():
+            assert secret.encode() not in written.read_bytes(), written
     code, out, err = run(
         "check",
         "--url",

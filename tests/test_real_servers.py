@@ -23,6 +23,7 @@ from app.core.findings import Check, Code, Verdict
 from app.core.model import CheckSettings, RunReport, Target, TargetReport
 from app.core.runner import run_checks
 from app.core.words import words_for
+from tests.keystores import jks_from_p12, needs_keytool
 from tests.real_servers.sites import PASSWORD, SITE, SITES, ClientAuth, RealPki, Site
 from tests.real_servers.stacks import STACKS, Stack, StackUnavailable, free_port
 from tests.servers import Served
@@ -352,3 +353,24 @@ def test_java_names_a_wrong_name_as_such(real_lab):
         probe.stop()
     found, _ = probe_findings(wrong, probe.version, answer)
     assert [f.code for f in found] == [Code.JAVA_CERT_NAME_MISMATCH], found
+
+
+@needs_keytool
+@pytest.mark.parametrize(("stack", "site"), [("nginx", "mtls-http"), ("apache", "mtls12"), ("jsse", "mtls13")])
+def test_a_java_key_store_against_real_servers(real_lab, tmp_path, stack, site):
+    """A .jks made by keytool: accepted, refused (another authority), and with a wrong password."""
+    if stack in real_lab.missing:
+        pytest.skip(real_lab.missing[stack])
+    target = real_lab.target(real_lab.stacks[stack], site)
+    for client, expected in (("right", Code.CLIENT_CERT_OK), ("other-authority", Code.CLIENT_CERT_WRONG_ISSUER)):
+        store = jks_from_p12(real_lab.pki.client_file(client), PASSWORD, tmp_path / f"{client}.jks", "jks-Pass-1")
+        cert = load_client_certificate(store, "jks-Pass-1")
+        assert isinstance(cert, ClientCertificate), cert
+        report = run_checks([target], CheckSettings(timeout=5, client_cert=cert, computer=QUICK)).targets[0]
+        codes = [f.code for f in report.findings_for(Check.CLIENT_CERT)]
+        assert codes == [expected], report.findings
+        ready = client == "right" and SITE[site].status == 200 and "TLSv1.2" in SITE[site].versions
+        assert (report.verdict is Verdict.READY) == ready
+    wrong = load_client_certificate(tmp_path / "right.jks", "not-the-password")
+    run = run_checks([target], CheckSettings(timeout=5, client_cert=wrong, computer=QUICK))
+    assert [f.code for f in run.findings] == [Code.CLIENT_CERT_BAD_PASSWORD] and run.verdict is not Verdict.READY

@@ -20,6 +20,7 @@ from app.gui.main_window import MainWindow
 from app.gui.preferences import Preferences
 from app.gui.settings_dialog import SettingsDialog
 from app.gui.status import State
+from tests.keystores import jks_from_p12, jks_key_pair, needs_keytool
 from tests.wine import wine_trusts_unknown_roots
 
 NAMES = [
@@ -235,6 +236,38 @@ def test_client_certificate_from_the_window(qtbot, window, lab, prefs, tmp_path)
     run_to_end(qtbot, window)
     assert window.input_problem.isVisibleTo(window)
     assert words_for(Code.CLIENT_CERT_BAD_PASSWORD).title in window.input_problem.text()
+
+
+@needs_keytool
+def test_a_java_key_store_with_several_certificates_asks_which_one(qtbot, window, lab, prefs, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    secret = "Window-Jks-Password-8"
+    p12 = tmp_path / "me.p12"
+    p12.write_bytes(lab.pki.client_p12(secret))
+    store = jks_key_pair(jks_from_p12(p12, secret, tmp_path / "api.jks", secret, alias="iso"), "backup", secret)
+    prefs.ca_files = [lab_ca_file(lab, tmp_path)]
+    window.custom_address.setText(lab.url("client-cert-tls13"))
+    asked: list[list[str]] = []
+
+    def choose() -> None:  # the real dialog, answered as a person would
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QInputDialog)
+        asked.append(dialog.comboBoxItems())
+        dialog.setTextValue("iso")
+        dialog.accept()
+
+    QTimer.singleShot(200, choose)
+    window.use_certificate_file(str(store))
+    assert sorted(asked[0]) == ["backup", "iso"] and window.cert_alias == "iso"
+    assert window.cert_alias_label.isVisibleTo(window) and "iso" in window.cert_alias_label.text()
+    window.cert_password.setText(secret)
+    run_to_end(qtbot, window)
+    target_id = next(iter(window.results.targets))
+    assert {f.code for f in window.results.findings_of(target_id, Check.CLIENT_CERT)} == {Code.CLIENT_CERT_OK}
+    window.client_cert.textEdited.emit("another file")  # typing another file forgets the choice
+    assert window.cert_alias == "" and not window.cert_alias_label.isVisibleTo(window)
 
 
 def test_choices_are_remembered_but_never_the_password(qtbot, lab, prefs, tmp_path):

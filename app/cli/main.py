@@ -30,7 +30,7 @@ from app.core.crash import (
     write_crash_report,
 )
 from app.core.errors import InputError, InstallationDamaged
-from app.core.findings import Verdict
+from app.core.findings import Code, Verdict
 from app.core.log import setup_logging
 from app.core.model import CheckSettings
 from app.core.plan import plan_targets
@@ -99,9 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PEM",
         action="append",
         default=[],
-        help="extra trusted certificates, such as a company root (repeatable)",
+        help="extra trusted certificates, such as a company root: PEM, DER (.cer) or a Java trust store such as"
+        " cacerts (repeatable)",
     )
-    check.add_argument("--client-cert", metavar="PATH", help="your ISO certificate (.p12, .pfx or .pem)")
+    check.add_argument("--client-cert", metavar="PATH", help="your ISO certificate (.p12, .pfx, .pem or a Java .jks)")
+    check.add_argument(
+        "--client-cert-alias",
+        metavar="NAME",
+        help="which certificate to use from a Java key store (.jks) that holds several",
+    )
     check.add_argument(
         "--client-cert-password-env",
         metavar="VAR",
@@ -318,6 +324,8 @@ def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProb
     if not args.client_cert:
         if args.client_cert_password_env:
             raise InputError("--client-cert-password-env needs --client-cert (the certificate file).")
+        if args.client_cert_alias:
+            raise InputError("--client-cert-alias needs --client-cert (the key store file).")
         return None
     path = Path(args.client_cert)
     if not path.is_file():  # as for --ca-file: a file that is not there is a typing mistake, said in one sentence
@@ -332,7 +340,18 @@ def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProb
     elif sys.stdin is not None and sys.stdin.isatty():
         password = getpass.getpass(f"Password for {Path(args.client_cert).name} (press Enter if it has none): ")
     register_secret(password or "")  # no crash report may ever show it
-    return load_client_certificate(args.client_cert, password)
+    cert = load_client_certificate(args.client_cert, password, args.client_cert_alias or "")
+    if isinstance(cert, ClientCertProblem) and cert.code is Code.CLIENT_CERT_CHOOSE_ONE:
+        names = ", ".join(cert.aliases)
+        if args.client_cert_alias:
+            raise InputError(
+                f"The key store {path.name} has no certificate named {args.client_cert_alias}; it has: {names}"
+                " (--client-cert-alias)."
+            )
+        raise InputError(
+            f"The key store {path.name} holds several certificates: {names}. Say which one with --client-cert-alias."
+        )
+    return cert
 
 
 def _lab(args: argparse.Namespace, out: TextIO) -> int:

@@ -98,6 +98,7 @@ def report_dict(report: RunReport, catalog_version: str = "") -> dict[str, Any]:
         if cert is None
         else {
             "file": Path(cert.path).name,
+            **({"alias": cert.alias} if cert.alias else {}),
             "subject": cert.info.subject,
             "issuer": cert.info.issuer,
             "not_after": cert.info.not_after.isoformat(),

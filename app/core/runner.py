@@ -236,7 +236,10 @@ class Run:
         cert = self.settings.client_cert
         if isinstance(cert, ClientCertProblem):
             log.info("client certificate %s could not be used: %s", Path(cert.path).name, cert.code.value)
-            return [Finding(cert.code, Check.CLIENT_CERT, {"file": Path(cert.path).name}, cert.details)], None
+            params = {"file": Path(cert.path).name}
+            if cert.code is Code.CLIENT_CERT_CHOOSE_ONE:
+                params["names"] = ", ".join(cert.aliases)
+            return [Finding(cert.code, Check.CLIENT_CERT, params, cert.details)], None
         if isinstance(cert, ClientCertificate):
             log.info(
                 "client certificate %s: %s, valid until %s",

@@ -12,11 +12,16 @@ from pathlib import Path
 
 import certifi
 import truststore
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
+from app.core.checks import jks
 from app.core.checks.certificate import der_certificates_in_pem
 from app.core.checks.client_cert import ClientCertificate
 from app.core.checks.handshake import TlsVersion, pin
 from app.core.checks.transcript import RECORDER
+from app.core.der import looks_like_pkcs12, tolerant_x509
 from app.core.errors import TrustFileError
 
 
@@ -44,20 +49,73 @@ class TrustAnchors:
 
 
 def load_trust_file(path: str | Path) -> TrustAnchors:
-    """Read an extra trusted-certificate file (``--ca-file``). Raises :class:`TrustFileError` in plain words."""
+    """Read an extra trusted-certificate file (``--ca-file``): PEM, one DER certificate (``.cer``/``.crt`` as
+    Windows exports them), or a Java trust store (``cacerts``, ``.jks``: its trusted certificates, read as Java
+    reads a trust store opened without its password). Raises :class:`TrustFileError` in plain words."""
     name = str(path)
     try:
-        text = Path(path).read_text("ascii", errors="replace")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise TrustFileError(f"The trusted-certificate file {name} does not exist.") from None
     except OSError as exc:
         raise TrustFileError(f"The trusted-certificate file {name} cannot be read ({exc.strerror}).") from None
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise TrustFileError(
-            f"The trusted-certificate file {name} holds no PEM certificate (-----BEGIN CERTIFICATE-----)."
-        )
+    label = Path(name).name
+    if jks.is_jks(data):
+        try:
+            store = jks.read_jks(data)
+        except jks.JksError as exc:
+            raise TrustFileError(f"The Java trust store {name} cannot be read: {exc}.") from None
+        if not store.trusted:
+            raise TrustFileError(
+                f"The Java key store {name} holds no trusted certificate (a key store with your own certificate goes"
+                " in --client-cert)."
+            )
+        return _from_ders(name, label, store.trusted)
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        try:
+            return TrustAnchors.from_pem(label, data.decode("ascii", errors="replace"))
+        except ValueError:
+            raise TrustFileError(f"The trusted-certificate file {name} holds a damaged certificate.") from None
+    if looks_like_pkcs12(data):
+        return _from_ders(name, label, _pkcs12_trusted(name, data))
+    if data[:1] == b"\x30":
+        return _from_ders(name, label, (data,))
+    raise TrustFileError(
+        f"The trusted-certificate file {name} holds no certificate (PEM, DER or a Java trust store were looked for)."
+    )
+
+
+def _pkcs12_trusted(name: str, data: bytes) -> tuple[bytes, ...]:
+    """The certificates of a PKCS#12 trust store (Java's own cacerts since Java 18), which opens without a
+    password or with Java's well-known "changeit"."""
+    for password in (None, b"changeit"):
+        try:
+            with tolerant_x509():
+                opened = pkcs12.load_pkcs12(data, password)
+        except ValueError:
+            continue
+        if opened.key is not None:
+            raise TrustFileError(
+                f"The file {name} holds a private key: it is a certificate of your own, for --client-cert, not a list"
+                " of trusted certificates."
+            )
+        certs = [*([opened.cert] if opened.cert else []), *opened.additional_certs]
+        if certs:
+            return tuple(c.certificate.public_bytes(serialization.Encoding.DER) for c in certs)
+    raise TrustFileError(
+        f"The file {name} is a PKCS#12 (.p12/.pfx) file that opens only with a password: a certificate of your own"
+        " goes in --client-cert; trusted certificates go in a PEM, DER or Java trust store file."
+    )
+
+
+def _from_ders(name: str, label: str, ders: tuple[bytes, ...]) -> TrustAnchors:
     try:
-        return TrustAnchors.from_pem(Path(name).name, text)
+        with tolerant_x509():
+            pem = "".join(
+                x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode("ascii")
+                for der in ders
+            )
+        return TrustAnchors.from_pem(label, pem)
     except ValueError:
         raise TrustFileError(f"The trusted-certificate file {name} holds a damaged certificate.") from None
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -42,6 +43,7 @@ from app.core.addresses import parse_address
 from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, is_outdated, parse_version
 from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path
 from app.core.catalog import Catalog
+from app.core.checks.client_cert import key_store_aliases
 from app.core.computer.checks import THIS_COMPUTER
 from app.core.crash import register_secret
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
@@ -127,7 +129,12 @@ class MainWindow(QMainWindow):
         )
         self.client_cert = QLineEdit()
         self.client_cert.setAccessibleName("Client certificate")
-        self.client_cert.setPlaceholderText("Optional: your ISO certificate file (.p12, .pfx or .pem)")
+        self.client_cert.setPlaceholderText("Optional: your ISO certificate file (.p12, .pfx, .pem or .jks)")
+        self.client_cert.textEdited.connect(self._certificate_typed)
+        self.cert_alias = ""  # which certificate of a Java key store (chosen with Choose...)
+        self.cert_alias_label = QLabel()
+        self.cert_alias_label.setAccessibleName("Certificate in the key store")
+        self.cert_alias_label.hide()
         self.choose_cert = QPushButton("Choose...")
         self.choose_cert.setAccessibleName("Choose client certificate file")
         self.cert_password = QLineEdit()
@@ -143,6 +150,7 @@ class MainWindow(QMainWindow):
 
         cert_row = QHBoxLayout()
         cert_row.addWidget(self.client_cert, 3)
+        cert_row.addWidget(self.cert_alias_label)
         cert_row.addWidget(self.choose_cert)
         cert_row.addWidget(self.cert_password, 1)
         form = QFormLayout()
@@ -345,10 +353,39 @@ class MainWindow(QMainWindow):
 
     def _choose_certificate(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Your ISO certificate", "", "Certificates (*.p12 *.pfx *.pem);;All files (*)"
+            self,
+            "Your ISO certificate",
+            "",
+            "Certificates (*.p12 *.pfx *.pem);;Java key stores (*.jks *.keystore);;All files (*)",
         )
         if path:
-            self.client_cert.setText(path)
+            self.use_certificate_file(path)
+
+    def use_certificate_file(self, path: str) -> None:
+        """Take a certificate file; for a Java key store with several certificates, ask which one is the user's
+        (their names read without the password)."""
+        self.client_cert.setText(path)
+        aliases = key_store_aliases(path)
+        alias = ""
+        if len(aliases) > 1:
+            chosen, ok = QInputDialog.getItem(
+                self,
+                "Which certificate?",
+                "This key store holds more than one certificate. Choose your ISO certificate:",
+                list(aliases),
+                0,
+                False,
+            )
+            alias = chosen if ok else ""
+        self._set_alias(alias)
+
+    def _set_alias(self, alias: str) -> None:
+        self.cert_alias = alias
+        self.cert_alias_label.setText(f"Certificate: {alias}" if alias else "")
+        self.cert_alias_label.setVisible(bool(alias))
+
+    def _certificate_typed(self, _text: str) -> None:
+        self._set_alias("")  # another file: the name chosen in the old one no longer applies
 
     def _ads_version_changed(self, text: str) -> None:
         self.preferences.ads_version = text.strip()
@@ -398,6 +435,7 @@ class MainWindow(QMainWindow):
             urls=urls,
             client_cert_path=self.client_cert.text().strip(),
             client_cert_password=self.cert_password.text(),
+            client_cert_alias=self.cert_alias,
             ca_files=tuple(self.preferences.ca_files),
             timeout=self.preferences.timeout,
             ads_version=self._valid_ads_version(),

@@ -32,6 +32,7 @@ class CheckRequest:
         urls: typed addresses.
         client_cert_path: the certificate file, or empty.
         client_cert_password: its password (kept in memory for this run only, never stored).
+        client_cert_alias: which certificate of a Java key store that holds several.
         ca_files: extra trusted certificate files.
         timeout: seconds per step.
         only: endpoint ids or addresses to keep (re-checking one address).
@@ -46,6 +47,7 @@ class CheckRequest:
     urls: tuple[str, ...] = ()
     client_cert_path: str = ""
     client_cert_password: str = ""
+    client_cert_alias: str = ""
     ca_files: tuple[str, ...] = ()
     timeout: float | None = None
     only: tuple[str, ...] = ()
@@ -108,7 +110,9 @@ class CheckTask(QRunnable):
     def _work(self) -> None:
         r = self.request
         client_cert = (
-            load_client_certificate(r.client_cert_path, r.client_cert_password or None) if r.client_cert_path else None
+            load_client_certificate(r.client_cert_path, r.client_cert_password or None, r.client_cert_alias)
+            if r.client_cert_path
+            else None
         )
         proxy = None
         if r.proxy:

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from app.core.checks import jks
 from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, describe
 from app.core.checks.pkcs12 import NAMES as PKCS12_NAMES
 from app.core.checks.pkcs12 import Pkcs12Facts, compatible_encryption, read_pkcs12
@@ -48,7 +49,8 @@ class ClientCertificate:
         info: what the certificate says.
         chain: the certificate and any intermediates in the file (DER, certificate first).
         key_matches: True when the private key belongs to the certificate.
-        protection: how a ``.p12``/``.pfx`` file is encrypted and sealed (None for PEM).
+        protection: how a ``.p12``/``.pfx`` file is encrypted and sealed (None for PEM and Java key stores).
+        alias: the entry's name in a Java key store (empty for other files).
     """
 
     path: str
@@ -57,6 +59,7 @@ class ClientCertificate:
     key_matches: bool
     _key: PrivateKeyTypes = field(repr=False, compare=False)
     protection: Pkcs12Facts | None = None  # how a .p12/.pfx file is encrypted (None: a PEM file)
+    alias: str = ""
 
     @property
     def issuer_names(self) -> tuple[str, ...]:
@@ -153,17 +156,22 @@ class ClientCertProblem:
 
     Attributes:
         path: the file.
-        code: CLIENT_CERT_UNREADABLE or CLIENT_CERT_BAD_PASSWORD.
+        code: CLIENT_CERT_UNREADABLE, CLIENT_CERT_BAD_PASSWORD or CLIENT_CERT_CHOOSE_ONE.
         details: what went wrong, for support (never the password).
+        aliases: for CLIENT_CERT_CHOOSE_ONE, the names of the key store's certificates to choose from.
     """
 
     path: str
     code: Code
     details: str
+    aliases: tuple[str, ...] = ()
 
 
-def load_client_certificate(path: str | Path, password: str | None) -> ClientCertificate | ClientCertProblem:
-    """Open a ``.p12``/``.pfx`` or PEM file (certificate and key). Never raises for a bad file or password."""
+def load_client_certificate(
+    path: str | Path, password: str | None, alias: str = ""
+) -> ClientCertificate | ClientCertProblem:
+    """Open a ``.p12``/``.pfx``, PEM or Java key store (``.jks``) file: certificate and key; ``alias`` names the
+    entry of a key store that holds several. Never raises for a bad file or password."""
     name = str(path)
     try:
         data = Path(path).read_bytes()[: MAX_FILE_BYTES + 1]
@@ -175,9 +183,92 @@ def load_client_certificate(path: str | Path, password: str | None) -> ClientCer
     if secret and b"\x00" in secret:
         # No certificate password can hold a NUL character (and cryptography panics on one: found by fuzzing).
         return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, "the password holds a character no password can")
+    if jks.is_jks(data):
+        return _load_jks(name, data, password or "", alias)
+    if jks.is_jceks(data):
+        return ClientCertProblem(
+            name,
+            Code.CLIENT_CERT_UNREADABLE,
+            "a JCEKS key store, which this program does not read: make a PKCS#12 copy with keytool -importkeystore"
+            " -deststoretype PKCS12",
+        )
     if b"-----BEGIN" in data:
         return _load_pem(name, data, secret)
     return _load_pkcs12(name, data, secret)
+
+
+def key_store_aliases(path: str | Path) -> tuple[str, ...]:
+    """The names of the certificates with keys in a Java key store (read without its password, as
+    ``keytool -list`` reads them); empty for any other file, or one that does not read."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        return jks.read_jks(data).aliases if len(data) <= MAX_FILE_BYTES else ()
+    except (OSError, jks.JksError):
+        return ()
+
+
+def _load_jks(name: str, data: bytes, password: str, alias: str) -> ClientCertificate | ClientCertProblem:
+    try:
+        store = jks.read_jks(data)
+    except jks.JksError as exc:
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, str(exc))
+    if not store.keys:
+        return ClientCertProblem(
+            name,
+            Code.CLIENT_CERT_UNREADABLE,
+            f"the Java key store holds no private key, only {len(store.trusted)} trusted certificates"
+            " (a trust store such as cacerts: give it as trusted certificates instead)",
+        )
+    if alias:
+        chosen = [k for k in store.keys if k.alias.casefold() == alias.casefold()]  # keytool keeps names lower-case
+        if not chosen:
+            return ClientCertProblem(
+                name,
+                Code.CLIENT_CERT_CHOOSE_ONE,
+                f"the Java key store has no certificate named {alias!r}; it has {', '.join(store.aliases)}",
+                store.aliases,
+            )
+    elif len(store.keys) > 1:
+        return ClientCertProblem(
+            name,
+            Code.CLIENT_CERT_CHOOSE_ONE,
+            f"the Java key store holds {len(store.keys)} certificates with keys: {', '.join(store.aliases)}",
+            store.aliases,
+        )
+    entry = chosen[0] if alias else store.keys[0]
+    if not password:
+        return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, "the Java key store needs its password")
+    sealed = store.seal_matches(password)
+    try:
+        plain = jks.open_key(entry, password)
+    except jks.JksError as exc:
+        if sealed and "password" in str(exc):
+            detail = (
+                f"the key store opened with the password given, but its key {entry.alias!r} has a password of its own"
+                " (Java programs open the key with the store's password, so they cannot use it either)"
+            )
+        elif "password" in str(exc):
+            detail = "the Java key store is whole but did not open with the password given"
+        else:
+            return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, str(exc))
+        return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, detail)
+    if not sealed:
+        log.info("the key store's seal did not match the password that opened its key (a key password was given)")
+    try:
+        key = serialization.load_der_private_key(plain, None)
+        with tolerant_x509():
+            chain = tuple(x509.load_der_x509_certificate(der) for der in entry.chain)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        return ClientCertProblem(
+            name,
+            Code.CLIENT_CERT_UNREADABLE,
+            f"the key store's certificate or key cannot be read ({exc.__class__.__name__})",
+        )
+    if not chain:
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, "the key store's entry holds no certificate")
+    built = _build(name, key, chain)
+    return dataclasses.replace(built, alias=entry.alias) if isinstance(built, ClientCertificate) else built
 
 
 def _load_pkcs12(name: str, data: bytes, secret: bytes | None) -> ClientCertificate | ClientCertProblem:
