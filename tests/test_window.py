@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from PySide6.QtCore import QObject, QSettings, Qt, QUrl, Slot, qInstallMessageHandler
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtTest import QTest
@@ -270,6 +271,39 @@ def test_a_java_key_store_with_several_certificates_asks_which_one(qtbot, window
     assert window.cert_alias == "" and not window.cert_alias_label.isVisibleTo(window)
 
 
+def test_a_certificate_from_windows_store_is_offered_beside_a_file(qtbot, window, lab, prefs, tmp_path, monkeypatch):
+    from app.core.computer import cert_store
+    from tests.test_cert_store import _cert
+
+    ours = cert_store.StoreCertificate("CurrentUser", _cert("Pat Doe x1234"), cert_store.KeyState.NOT_EXPORTABLE)
+    server = cert_store.StoreCertificate(
+        "LocalMachine", _cert("web.example", usage=ExtendedKeyUsageOID.SERVER_AUTH), cert_store.KeyState.EXPORTABLE
+    )
+    snapshot = cert_store.SnapshotCertStore([ours, server])
+    monkeypatch.setattr(cert_store, "this_computers_store", lambda: snapshot)  # the store's seam
+    menu = window.certificate_menu()
+    assert menu is not None
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert texts == ["Choose a file...", f"From this computer: {ours.label()}"]  # not the web server's
+    next(a for a in menu.actions() if a.text().startswith("From this computer")).trigger()
+    assert window.client_cert.text() == f"From this computer: {ours.label()}"
+    assert not window.cert_password.isEnabled() and window.certificate_choice() == f"store:{ours.thumbprint}"
+    window.resize(1100, 760)
+    window.grab().save(str(tmp_path / "store-choice.png"))
+    prefs.ca_files = [lab_ca_file(lab, tmp_path)]
+    window.custom_address.setText(lab.url("client-cert-tls12"))
+    run_to_end(qtbot, window)
+    target_id = next(iter(window.results.targets))
+    [finding] = window.results.findings_of(target_id, Check.CLIENT_CERT)
+    # Off Windows nothing can present it: could not check, never "ready" and never "none was presented".
+    assert finding.code is Code.CLIENT_CERT_NOT_PRESENTED
+    window.client_cert.textEdited.emit("C:/me.p12")  # typing a file forgets the store's certificate
+    assert window.cert_password.isEnabled() and window.certificate_choice() == window.client_cert.text()
+    with_nothing = cert_store.SnapshotCertStore([server])
+    monkeypatch.setattr(cert_store, "this_computers_store", lambda: with_nothing)
+    assert window.certificate_menu() is None  # nothing to offer: Choose... opens the file dialog at once
+
+
 def test_choices_are_remembered_but_never_the_password(qtbot, lab, prefs, tmp_path):
     first = create_window([], prefs)
     first.select("map-stage", "cmri")
@@ -333,7 +367,7 @@ def test_settings_dialog_checks_trusted_certificate_files(qtbot, prefs, lab, tmp
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
     assert not dialog.add_file(str(bad))
-    assert "holds no PEM certificate" in dialog.problem.text()
+    assert "holds no certificate (PEM, DER or a Java trust store" in dialog.problem.text()
     good = lab_ca_file(lab, tmp_path)
     assert dialog.add_file(good)
     dialog.timeout.setValue(20)

@@ -20,7 +20,14 @@ from app import __version__
 from app.core.ads_client import VersionError, parse_version
 from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path, write_bundle
 from app.core.catalog import Catalog, load_catalog, user_catalog_path
-from app.core.checks.client_cert import ClientCertificate, ClientCertProblem, load_client_certificate
+from app.core.checks.client_cert import (
+    ClientCertificate,
+    ClientCertProblem,
+    certificate_from_store,
+    load_client_certificate,
+)
+from app.core.computer import cert_store
+from app.core.computer.cert_store import CertStore, is_store_choice, parse_store_choice
 from app.core.computer.checks import ComputerSettings
 from app.core.crash import (
     crash_sentence,
@@ -102,7 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra trusted certificates, such as a company root: PEM, DER (.cer) or a Java trust store such as"
         " cacerts (repeatable)",
     )
-    check.add_argument("--client-cert", metavar="PATH", help="your ISO certificate (.p12, .pfx, .pem or a Java .jks)")
+    check.add_argument(
+        "--client-cert",
+        metavar="PATH",
+        help="your ISO certificate: a file (.p12, .pfx, .pem or a Java .jks), or on Windows store:THUMBPRINT from"
+        " this computer's certificate store (store: lists them)",
+    )
     check.add_argument(
         "--client-cert-alias",
         metavar="NAME",
@@ -234,6 +246,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.client_cert and is_store_choice(args.client_cert) and not parse_store_choice(args.client_cert):
+        return _list_store(out)  # --client-cert store: lists what can be chosen
     if args.app and not args.env:
         raise InputError("--app needs --env to say in which environment (for example --env production --app ads).")
     if not args.env and not args.url:
@@ -313,11 +327,59 @@ def _settings_facts(args: argparse.Namespace, settings: CheckSettings) -> dict[s
     return {
         "time_limit_seconds": settings.timeout or "per address (10 by default)",
         "extra_trusted_certificates": [a.label for a in settings.extra_trust],
-        "client_certificate": Path(cert.path).name if cert is not None else None,
+        "client_certificate": (cert.name if isinstance(cert, ClientCertificate) else Path(cert.path).name)
+        if cert is not None
+        else None,
         "catalog": args.catalog or "built-in",
         "all_addresses": args.all_addresses,
         "proxy": settings.proxy.display if settings.proxy else None,
     }
+
+
+def _windows_store() -> CertStore:
+    store = cert_store.this_computers_store()
+    if store is None:
+        raise InputError(
+            "Windows' certificate store is only on Windows; here, give the certificate as a file"
+            " (--client-cert FILE.p12)."
+        )
+    return store
+
+
+def _list_store(out: TextIO) -> int:
+    found = cert_store.client_certificates(_windows_store())
+    if not found:
+        out.write(
+            "This computer's certificate store (Personal, for you and for the computer) holds no certificate that"
+            " can identify you to a server.\nIf you have your ISO certificate as a .pfx file, give it with"
+            " --client-cert FILE.pfx.\n"
+        )
+        return EXIT_READY
+    out.write("Certificates on this computer that can identify you (use one with --client-cert store:THUMBPRINT):\n")
+    keys = {
+        cert_store.KeyState.EXPORTABLE: "key can be exported",
+        cert_store.KeyState.NOT_EXPORTABLE: "key cannot be exported",
+        cert_store.KeyState.PRESENT: "key present",
+    }
+    for cert in found:
+        out.write(f"\n  store:{cert.thumbprint}\n    {cert.label()}\n    {cert.location}\\MY, {keys[cert.key]}\n")
+    return EXIT_READY
+
+
+def _store_client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProblem:
+    if args.client_cert_password_env or args.client_cert_alias:
+        raise InputError(
+            "A certificate in Windows' store needs no password or alias: Windows keeps its key"
+            " (leave out --client-cert-password-env and --client-cert-alias)."
+        )
+    thumbprint = parse_store_choice(args.client_cert)
+    entry = cert_store.find_certificate(_windows_store(), thumbprint)
+    if entry is None:
+        raise InputError(
+            f"This computer's certificate store has no certificate with the thumbprint {thumbprint};"
+            " --client-cert store: lists those it has."
+        )
+    return certificate_from_store(entry)
 
 
 def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProblem | None:
@@ -327,6 +389,8 @@ def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProb
         if args.client_cert_alias:
             raise InputError("--client-cert-alias needs --client-cert (the key store file).")
         return None
+    if is_store_choice(args.client_cert):
+        return _store_client_cert(args)
     path = Path(args.client_cert)
     if not path.is_file():  # as for --ca-file: a file that is not there is a typing mistake, said in one sentence
         what = "is a folder, not a file" if path.is_dir() else "does not exist"

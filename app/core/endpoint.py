@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import functools
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -20,12 +21,18 @@ from app.core import assess
 from app.core.checks import dns, server_hello, tcp
 from app.core.checks.certificate import CertificateInfo
 from app.core.checks.chain import ChainCompletion, complete_chain
-from app.core.checks.client_cert import PresentedCopy
+from app.core.checks.client_cert import ClientCertificate, PresentedCopy
 from app.core.checks.handshake import HandshakeOutcome, HandshakeResult, TlsVersion, handshake, version_probe_context
 from app.core.checks.revocation import RevocationChecker, RevocationResult
 from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.computer.java import JavaGate, JavaResult, probe_findings
-from app.core.computer.os_stack import CurlResult, curl_request, find_curl, os_stack_findings
+from app.core.computer.os_stack import (
+    CurlResult,
+    curl_request,
+    find_curl,
+    os_stack_findings,
+    store_certificate_findings,
+)
 from app.core.errors import Cancelled
 from app.core.findings import CLIENT_CERT_ASKED, ENDPOINT_CHECKS, Check, Code, Finding
 from app.core.model import CheckSettings, Target, TargetReport, TrustResult
@@ -101,6 +108,9 @@ class _Facts:
     trust: tuple[TrustResult, ...] = ()
     acceptable_client_cas: tuple[str, ...] = ()
     clock_offset_s: float | None = None
+
+
+ON_WINDOWS: bool = sys.platform == "win32"  # a plain flag, so both sides of the checks below are type-checked
 
 
 class EndpointCheck:
@@ -263,21 +273,40 @@ class EndpointCheck:
         facts.trust = trust
         self._done(Check.CERTIFICATE, findings, cert)
         self._done(Check.HTTP, findings, assess.http_findings(probes, address.host))
-        self._done(Check.CLIENT_CERT, findings, assess.client_cert_findings(probes, address.host))
+        client = assess.client_cert_findings(probes, address.host)
+        store_cert = self._store_cert()
+        if store_cert is None:
+            self._done(Check.CLIENT_CERT, findings, client)
         if revocation is not None:
             verified = any(f.code in (Code.CERT_OK, Code.CERT_EXPIRING_SOON) for f in cert)
             answer = revocation.result()  # raises Cancelled when the run was cancelled
             self._done(
                 Check.REVOCATION, findings, assess.revocation_findings(answer if verified else None, address.host)
             )
-        if os_stack is not None:
-            curl_result = os_stack.result()  # raises Cancelled when the run was cancelled
+        curl_result = os_stack.result() if os_stack is not None else None  # raises Cancelled when cancelled
+        if store_cert is not None:
+            # Only Windows presents it: its answer through curl.exe is the certificate's verdict.
+            asked = any(f.code.value in CLIENT_CERT_ASKED for f in client)
+            found = (
+                []
+                if assess.server_problem(findings)
+                else store_certificate_findings(
+                    self.target,
+                    curl_result if self._windows_presents() else None,  # curl's answer is about it only then
+                    store_cert,
+                    asked,
+                    facts.acceptable_client_cas,
+                    self._why_not_windows(),
+                )
+            )
+            self._done(Check.CLIENT_CERT, findings, found)
+        if os_stack is not None and curl_result is not None:
             asked = any(f.code.value in CLIENT_CERT_ASKED for f in findings)
             accepted = any(f.code is Code.CLIENT_CERT_OK for f in findings)
             found = (
                 []
                 if assess.server_problem(findings)
-                else os_stack_findings(self.target, curl_result, asked, self.presented is not None, accepted)
+                else os_stack_findings(self.target, curl_result, asked, self._curl_presented(), accepted)
             )
             self._done(Check.OS_STACK, findings, found)
         if java is not None:
@@ -410,7 +439,8 @@ class EndpointCheck:
             return
         asked = any(f.code.value in CLIENT_CERT_ASKED for f in findings)
         accepted = any(f.code is Code.CLIENT_CERT_OK for f in findings)
-        found, trust = probe_findings(self.target, version, result, asked, self.presented is not None, accepted)
+        presented = self.presented is not None and not self.presented.store  # Java never gets a store's
+        found, trust = probe_findings(self.target, version, result, asked, presented, accepted)
         facts.trust = (*facts.trust, trust)
         self._done(Check.JAVA, findings, found)
 
@@ -430,7 +460,10 @@ class EndpointCheck:
                     raise Cancelled
                 if self.abandon.is_set():  # the server does not speak TLS: curl would only wait too
                     return CurlResult(-1, "", "not tried")
-                return curl_request(curl, self.target, self.budget(), extra, self.settings.proxy, self.presented)
+                presented = self.presented
+                if presented is not None and presented.store and not self._windows_presents():
+                    presented = None  # a store's certificate is presented by Windows' own curl.exe only
+                return curl_request(curl, self.target, self.budget(), extra, self.settings.proxy, presented)
 
         return self.pool.submit(probe)
 
@@ -613,6 +646,27 @@ class EndpointCheck:
             client_cert_issuers=self.contexts.client_cert.issuer_names if self.contexts.client_cert else (),
             client_cert_complete=bool(self.contexts.client_cert and self.contexts.client_cert.chain_complete),
         )
+
+    def _curl_presented(self) -> bool:
+        return self.presented is not None and (not self.presented.store or self._windows_presents())
+
+    def _store_cert(self) -> ClientCertificate | None:
+        """The user's certificate when it is in Windows' store (which only Windows presents), else None."""
+        cert = self.settings.client_cert
+        return cert if isinstance(cert, ClientCertificate) and cert.in_store else None
+
+    def _windows_presents(self) -> bool:
+        """Whether curl.exe presents the certificate of Windows' store on this run."""
+        return ON_WINDOWS and self.settings.computer.os_stack and find_curl() is not None
+
+    def _why_not_windows(self) -> str:
+        if not ON_WINDOWS:
+            return "only Windows can present a certificate from its own store, and this is not Windows"
+        if not self.settings.computer.os_stack:
+            return "the check through this computer's own TLS was turned off"
+        if find_curl() is None:
+            return "curl.exe is not on this computer (Windows before Windows 10 version 1803 lacks it)"
+        return ""
 
     def _client_cert_given(self) -> bool:
         return self.contexts.client_cert is not None

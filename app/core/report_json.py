@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from app import __version__
@@ -97,8 +96,9 @@ def report_dict(report: RunReport, catalog_version: str = "") -> dict[str, Any]:
         "client_certificate": None
         if cert is None
         else {
-            "file": Path(cert.path).name,
+            "file": cert.name,
             **({"alias": cert.alias} if cert.alias else {}),
+            **({"store": cert.store_reference} if cert.in_store else {}),
             "subject": cert.info.subject,
             "issuer": cert.info.issuer,
             "not_after": cert.info.not_after.isoformat(),

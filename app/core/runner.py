@@ -138,7 +138,10 @@ class Run:
                 )
                 self._emit(RunStarted(self.targets))
                 run_findings, client_cert = self._client_cert_findings()
-                contexts = ContextFactory(self.settings.extra_trust, client_cert)
+                # A certificate in Windows' store is presented by Windows only (curl.exe): this program's own
+                # handshakes go without it, and its verdict comes from Windows' answer.
+                own = client_cert if client_cert is not None and not client_cert.in_store else None
+                contexts = ContextFactory(self.settings.extra_trust, own)
                 with self._presented_copy(client_cert) as presented:
                     try:
                         with ThreadPoolExecutor(1, thread_name_prefix="computer") as side:
@@ -243,7 +246,7 @@ class Run:
         if isinstance(cert, ClientCertificate):
             log.info(
                 "client certificate %s: %s, valid until %s",
-                Path(cert.path).name,
+                cert.name,
                 cert.info.subject,
                 cert.info.not_after.date(),
             )

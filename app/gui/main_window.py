@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -44,12 +45,14 @@ from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, i
 from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path
 from app.core.catalog import Catalog
 from app.core.checks.client_cert import key_store_aliases
+from app.core.computer import cert_store
+from app.core.computer.cert_store import StoreCertificate, is_store_choice, parse_store_choice
 from app.core.computer.checks import THIS_COMPUTER
 from app.core.crash import register_secret
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.errors import InputError
 from app.core.findings import ENDPOINT_CHECKS, Check, Finding, Status, Verdict
-from app.core.log import log_folder
+from app.core.log import log, log_folder
 from app.core.model import RunReport
 from app.core.reference import SupportSummary, encode
 from app.core.runner import ComputerChecked, RunFinished, RunStarted
@@ -132,6 +135,7 @@ class MainWindow(QMainWindow):
         self.client_cert.setPlaceholderText("Optional: your ISO certificate file (.p12, .pfx, .pem or .jks)")
         self.client_cert.textEdited.connect(self._certificate_typed)
         self.cert_alias = ""  # which certificate of a Java key store (chosen with Choose...)
+        self.cert_from_store: StoreCertificate | None = None  # one of Windows' store (chosen with Choose...)
         self.cert_alias_label = QLabel()
         self.cert_alias_label.setAccessibleName("Certificate in the key store")
         self.cert_alias_label.hide()
@@ -314,7 +318,14 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1100, 760)
         self.select(self.preferences.environment or "production", self.preferences.application)
-        self.client_cert.setText(self.preferences.certificate_path)
+        remembered = self.preferences.certificate_path
+        if is_store_choice(remembered):
+            store = cert_store.this_computers_store()
+            entry = cert_store.find_certificate(store, parse_store_choice(remembered)) if store is not None else None
+            if entry is not None:  # still there (a renewed certificate has another thumbprint)
+                self.use_store_certificate(entry)
+        else:
+            self.client_cert.setText(remembered)
         self.ads_version.setText(self.preferences.ads_version)
         self._ads_version_changed(self.ads_version.text())
 
@@ -352,6 +363,61 @@ class MainWindow(QMainWindow):
         self.environment_note.setVisible(bool(note))
 
     def _choose_certificate(self) -> None:
+        """A file, or (on Windows, when it has some) a certificate of Windows' own store, from a menu."""
+        menu = self.certificate_menu()
+        if menu is None:
+            self._choose_file()
+            return
+        menu.exec(self.choose_cert.mapToGlobal(self.choose_cert.rect().bottomLeft()))
+
+    def certificate_menu(self) -> QMenu | None:
+        """The choices of Choose...: "Choose a file..." and "From this computer: ..." for each certificate of
+        Windows' store that can identify the user; None when there are none (then Choose... opens a file)."""
+        try:
+            store = cert_store.this_computers_store()
+            offered = cert_store.client_certificates(store) if store is not None else []
+        except OSError as exc:  # the store did not open: files remain
+            log.info("the certificate store could not be read: %s", exc)
+            offered = []
+        if not offered:
+            return None
+        menu = QMenu(self.choose_cert)
+        menu.setAccessibleName("Choose a client certificate")
+        menu.addAction("Choose a file...", self._choose_file)
+        menu.addSeparator()
+        for entry in offered:
+            action = menu.addAction(f"From this computer: {entry.label()}")
+            action.triggered.connect(lambda _checked=False, chosen=entry: self.use_store_certificate(chosen))
+        return menu
+
+    def use_store_certificate(self, entry: StoreCertificate) -> None:
+        """Take a certificate of Windows' store: Windows keeps its key, so no password is asked for."""
+        self._set_alias("")
+        self.cert_from_store = entry
+        self.client_cert.setText(f"From this computer: {entry.label()}")
+        self.cert_password.clear()
+        self.cert_password.setEnabled(False)
+        self.cert_password.setPlaceholderText("No password needed")
+
+    def _forget_store_choice(self) -> None:
+        if self.cert_from_store is not None:
+            self.cert_from_store = None
+            self.cert_password.setEnabled(True)
+            self.cert_password.setPlaceholderText("Password")
+
+    def certificate_choice(self) -> str:
+        """What the check is to use: ``store:THUMBPRINT`` for a certificate of Windows' store, else the file."""
+        if self.cert_from_store is not None:
+            return f"store:{self.cert_from_store.thumbprint}"
+        return self.client_cert.text().strip()
+
+    def _certificate_fact(self) -> str | None:
+        """The chosen certificate for the bundle: a file's name (never its folder), or the store's one."""
+        if self.cert_from_store is not None:
+            return f"Windows' certificate store: {self.cert_from_store.label()} ({self.cert_from_store.reference})"
+        return Path(self.client_cert.text()).name if self.client_cert.text().strip() else None
+
+    def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Your ISO certificate",
@@ -364,6 +430,7 @@ class MainWindow(QMainWindow):
     def use_certificate_file(self, path: str) -> None:
         """Take a certificate file; for a Java key store with several certificates, ask which one is the user's
         (their names read without the password)."""
+        self._forget_store_choice()
         self.client_cert.setText(path)
         aliases = key_store_aliases(path)
         alias = ""
@@ -386,6 +453,7 @@ class MainWindow(QMainWindow):
 
     def _certificate_typed(self, _text: str) -> None:
         self._set_alias("")  # another file: the name chosen in the old one no longer applies
+        self._forget_store_choice()
 
     def _ads_version_changed(self, text: str) -> None:
         self.preferences.ads_version = text.strip()
@@ -433,7 +501,7 @@ class MainWindow(QMainWindow):
             env_id=env_id,
             app_ids=app_ids,
             urls=urls,
-            client_cert_path=self.client_cert.text().strip(),
+            client_cert_path=self.certificate_choice(),
             client_cert_password=self.cert_password.text(),
             client_cert_alias=self.cert_alias,
             ca_files=tuple(self.preferences.ca_files),
@@ -685,7 +753,7 @@ class MainWindow(QMainWindow):
             settings={
                 "time_limit_seconds": self.preferences.timeout or "per address (10 by default)",
                 "extra_trusted_certificates": [Path(p).name for p in self.preferences.ca_files],
-                "client_certificate": Path(self.client_cert.text()).name if self.client_cert.text().strip() else None,
+                "client_certificate": self._certificate_fact(),
                 "ads_client_version": self.ads_version.text().strip() or None,
             },
             window_png=_png(self.grab()),
@@ -733,7 +801,7 @@ class MainWindow(QMainWindow):
     def _remember_choice(self) -> None:
         self.preferences.environment = self.environment.currentData() or ""
         self.preferences.application = self.application.currentData() or ""
-        self.preferences.certificate_path = self.client_cert.text().strip()
+        self.preferences.certificate_path = self.certificate_choice()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Cancel a running check, wait for the worker, remember the window, then close."""

@@ -95,7 +95,10 @@ class SettingsDialog(QDialog):
 
     def _choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Trusted certificate file", "", "Certificates (*.pem *.crt *.cer);;All files (*)"
+            self,
+            "Trusted certificate file",
+            "",
+            "Certificates (*.pem *.crt *.cer);;Java trust stores (*.jks cacerts);;All files (*)",
         )
         if path:
             self.add_file(path)

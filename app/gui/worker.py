@@ -11,7 +11,14 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 
 from app.core.bundle import BundleContext, write_bundle
 from app.core.catalog import Catalog
-from app.core.checks.client_cert import load_client_certificate
+from app.core.checks.client_cert import (
+    ClientCertificate,
+    ClientCertProblem,
+    certificate_from_store,
+    load_client_certificate,
+)
+from app.core.computer import cert_store
+from app.core.computer.cert_store import is_store_choice, parse_store_choice
 from app.core.computer.checks import ComputerSettings
 from app.core.crash import crash_sentence, write_crash_report
 from app.core.errors import InputError
@@ -58,6 +65,23 @@ class CheckRequest:
 
     def __repr__(self) -> str:  # never show the password, even in a traceback
         return f"CheckRequest(env_id={self.env_id!r}, app_ids={self.app_ids!r}, urls={self.urls!r})"
+
+
+def _client_cert(r: CheckRequest) -> ClientCertificate | ClientCertProblem | None:
+    """The chosen certificate: a file, or (``store:THUMBPRINT``) one of Windows' store."""
+    if not r.client_cert_path:
+        return None
+    if not is_store_choice(r.client_cert_path):
+        return load_client_certificate(r.client_cert_path, r.client_cert_password or None, r.client_cert_alias)
+    store = cert_store.this_computers_store()
+    thumbprint = parse_store_choice(r.client_cert_path)
+    entry = cert_store.find_certificate(store, thumbprint) if store is not None else None
+    if entry is None:
+        raise InputError(
+            "The certificate chosen from this computer is no longer in Windows' certificate store. Press Choose..."
+            " next to Client certificate and choose it again."
+        )
+    return certificate_from_store(entry)
 
 
 class TaskSignals(QObject):
@@ -109,11 +133,7 @@ class CheckTask(QRunnable):
 
     def _work(self) -> None:
         r = self.request
-        client_cert = (
-            load_client_certificate(r.client_cert_path, r.client_cert_password or None, r.client_cert_alias)
-            if r.client_cert_path
-            else None
-        )
+        client_cert = _client_cert(r)
         proxy = None
         if r.proxy:
             base = parse_proxy(r.proxy, "Settings")

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509.oid import NameOID
 
 from app.core.der import tolerant_x509
 
@@ -60,6 +61,13 @@ class CertificateInfo:
     def days_left(self, now: dt.datetime) -> int:
         """Whole days from ``now`` to the end of validity (negative when expired)."""
         return (self.not_after - now).days
+
+    @property
+    def common_name(self) -> str:
+        """The subject's common name (CN), such as "Pat Doe x1234", or empty."""
+        with tolerant_x509():
+            names = x509.load_der_x509_certificate(self.der).subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return str(names[0].value) if names else ""
 
     @property
     def pem(self) -> str:

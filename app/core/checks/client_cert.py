@@ -30,6 +30,7 @@ from app.core.checks import jks
 from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, describe
 from app.core.checks.pkcs12 import NAMES as PKCS12_NAMES
 from app.core.checks.pkcs12 import Pkcs12Facts, compatible_encryption, read_pkcs12
+from app.core.computer.cert_store import StoreCertificate
 from app.core.der import DerError, looks_like_pkcs12, name_to_text, tolerant_x509
 from app.core.findings import Check, Code, Finding
 from app.core.keyload import load_cert_and_key
@@ -51,15 +52,30 @@ class ClientCertificate:
         key_matches: True when the private key belongs to the certificate.
         protection: how a ``.p12``/``.pfx`` file is encrypted and sealed (None for PEM and Java key stores).
         alias: the entry's name in a Java key store (empty for other files).
+        store_reference: for a certificate in Windows' own store, how Windows names it
+            (``CurrentUser\\MY\\<thumbprint>``); its key stays there, and Windows itself presents it.
     """
 
     path: str
     info: CertificateInfo
     chain: tuple[bytes, ...]
     key_matches: bool
-    _key: PrivateKeyTypes = field(repr=False, compare=False)
+    _key: PrivateKeyTypes | None = field(repr=False, compare=False)  # None: the key stays in Windows' store
     protection: Pkcs12Facts | None = None  # how a .p12/.pfx file is encrypted (None: a PEM file)
     alias: str = ""
+    store_reference: str = ""
+
+    @property
+    def in_store(self) -> bool:
+        """True for a certificate in Windows' store: only Windows can present it (through curl.exe)."""
+        return bool(self.store_reference)
+
+    @property
+    def name(self) -> str:
+        """Where it is, for the words: the file's name, or "Windows' certificate store (Pat Doe x1234)"."""
+        if self.in_store:
+            return f"Windows' certificate store ({self.info.common_name or self.info.subject})"
+        return Path(self.path).name
 
     @property
     def issuer_names(self) -> tuple[str, ...]:
@@ -94,7 +110,10 @@ class ClientCertificate:
         return len(self.chain) > 1 and last.subject == last.issuer
 
     def load_into(self, context: ssl.SSLContext) -> None:
-        """Make ``context`` present this certificate (the key never reaches the disk unencrypted)."""
+        """Make ``context`` present this certificate (the key never reaches the disk unencrypted). Raises
+        ``ValueError`` for a certificate in Windows' store, whose key this program never holds."""
+        if self._key is None:
+            raise ValueError("a certificate in Windows' store is presented by Windows itself")
         with tolerant_x509():
             pem = b"".join(
                 x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM) for der in self.chain
@@ -107,14 +126,18 @@ class PresentedCopy:
     """A one-time copy of the user's certificate for the other programs that present it (curl, Java): a
     PKCS#12 file that only this user can read, locked with a random password made for it (never the user's),
     which goes to them on their standard input. :func:`presented_copy` removes it when the run is over.
+    For a certificate in Windows' store there is no copy: ``store`` names it for curl.exe, and Windows
+    presents it.
 
     Attributes:
-        path: the file.
+        path: the file (empty for a certificate in Windows' store).
         password: its one-time password (kept out of every text the program shows or writes).
+        store: ``CurrentUser\\MY\\<thumbprint>`` for a certificate in Windows' store, else empty.
     """
 
     path: str
     password: str = field(repr=False)
+    store: str = ""
 
 
 @contextmanager
@@ -125,6 +148,9 @@ def presented_copy(cert: ClientCertificate) -> Iterator[PresentedCopy | None]:
     The copy uses the PKCS#12 encryption every reader takes (Java 8, Windows, OpenSSL 3): its password is random
     and the file lives only as long as the run.
     """
+    if cert.in_store:
+        yield PresentedCopy("", "", cert.store_reference)  # Windows presents it: nothing to copy
+        return
     password = secrets.token_urlsafe(24)
     path = ""
     try:
@@ -195,6 +221,16 @@ def load_client_certificate(
     if b"-----BEGIN" in data:
         return _load_pem(name, data, secret)
     return _load_pkcs12(name, data, secret)
+
+
+def certificate_from_store(entry: StoreCertificate) -> ClientCertificate | ClientCertProblem:
+    """A certificate of Windows' store as the client certificate (its key stays in the store)."""
+    name = f"store:{entry.thumbprint}"
+    try:
+        info = describe(entry.der)
+    except ValueError as exc:
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the certificate cannot be read ({exc})")
+    return ClientCertificate(name, info, (entry.der,), True, None, store_reference=entry.reference)
 
 
 def key_store_aliases(path: str | Path) -> tuple[str, ...]:
@@ -373,7 +409,7 @@ def local_findings(cert: ClientCertificate, now: dt.datetime | None = None) -> l
     info = cert.info
     params = {
         "subject": info.subject,
-        "file": Path(cert.path).name,
+        "file": cert.name,
         "until": info.not_after.date().isoformat(),
         "from": info.not_before.date().isoformat(),
         "days": str(info.days_left(now)),
@@ -398,7 +434,7 @@ def local_findings(cert: ClientCertificate, now: dt.datetime | None = None) -> l
         findings.append(
             Finding(Code.CLIENT_CERT_EXPIRING_SOON, Check.CLIENT_CERT, params, f"valid until {info.not_after}")
         )
-    usage = _usage_problem(info.der)
+    usage = usage_problem(info.der)
     if usage:
         findings.append(Finding(Code.CLIENT_CERT_WRONG_USAGE, Check.CLIENT_CERT, params, usage))
     if cert.protection is not None and cert.protection.new_encryption:
@@ -406,7 +442,9 @@ def local_findings(cert: ClientCertificate, now: dt.datetime | None = None) -> l
     return findings
 
 
-def _usage_problem(der: bytes) -> str:
+def usage_problem(der: bytes) -> str:
+    """Why the certificate cannot identify a person to a server ("" when it can); raises ValueError when it does
+    not read."""
     with tolerant_x509():
         cert = x509.load_der_x509_certificate(der)
     try:

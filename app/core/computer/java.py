@@ -191,7 +191,7 @@ class JavaProbe:
         if proxy is not None:
             auth = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode() if proxy.username else ""
             lines.append(f"proxy {proxy.host} {proxy.port} {auth}".rstrip())
-        if client_cert is not None:
+        if client_cert is not None and not client_cert.store:  # Java cannot reach into Windows' store here
             lines.append(f"clientcert {client_cert.path}")
             lines.append(f"clientpass {base64.b64encode(client_cert.password.encode()).decode()}")
         with self._lock:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from app.core.checks.client_cert import PresentedCopy
+from app.core.checks.client_cert import ClientCertificate, PresentedCopy
 from app.core.checks.http import PAGE_STATUSES, page_words
 from app.core.findings import Check, Code, Finding
 from app.core.model import Target
@@ -104,7 +104,11 @@ def curl_request(
             config.append(f'proxy-user = "{_quote(proxy.username)}:{_quote(proxy.password)}"')
     else:
         config.append('noproxy = "*"')
-    if client_cert is not None:
+    if client_cert is not None and client_cert.store:
+        # Windows' own TLS presents it from its store, as the ADS client and the browser do (curl.exe on
+        # Windows 10 and later is built on SChannel; the key never leaves the store).
+        config.append(f'cert = "{_quote(client_cert.store)}"')
+    elif client_cert is not None:
         config += [
             f'cert = "{_quote(client_cert.path)}"',
             'cert-type = "P12"',
@@ -179,3 +183,59 @@ def os_stack_findings(
     return [
         Finding(Code.OS_STACK_TLS12_FAILED, Check.OS_STACK, params, f"curl exit {result.exit_code}: {result.message}")
     ]
+
+
+# What curl.exe (SChannel) says when Windows cannot use a certificate of its store: it is not in the store
+# any more (exit 58: "schannel: client cert not found in cert store", or the store does not open), or its
+# private key cannot be reached (exit 35: "schannel: AcquireCredentialsHandle failed: SEC_E_NO_CREDENTIALS").
+_KEY_UNUSABLE_WORDS = ("SEC_E_NO_CREDENTIALS", "AcquireCredentialsHandle", "cert store", "certificate from")
+
+
+def store_certificate_findings(
+    target: Target,
+    result: CurlResult | None,
+    cert: ClientCertificate,
+    asked: bool,
+    cas: tuple[str, ...],
+    why_not: str = "",
+) -> list[Finding]:
+    """The verdict for a certificate in Windows' store, which only Windows presents: what the server made of it
+    when curl.exe (SChannel) presented it, as the ADS client and the browser do.
+
+    ``asked`` is whether the server asked for a certificate (this program's own handshakes, made without it,
+    saw the request); ``cas`` the authorities it named; ``result`` curl.exe's answer, or None when it did not
+    run, and then ``why_not`` says why (not Windows, no curl.exe, turned off).
+    """
+    host = target.address.host
+    params = {
+        "host": host,
+        "file": cert.name,
+        "cas": "; ".join(cas) if cas else "any authority it trusts (it did not name one)",
+    }
+    if not asked:
+        return [Finding(Code.CLIENT_CERT_NOT_REQUESTED, Check.CLIENT_CERT, params, "the server asked for none")]
+    mismatch = bool(cas) and not set(cas) & set(cert.issuer_names)
+    if result is None or result.exit_code == -1:
+        params["why"] = why_not or "curl.exe could not run"
+        detail = result.message if result is not None else params["why"]
+        return [Finding(Code.CLIENT_CERT_NOT_PRESENTED, Check.CLIENT_CERT, params, detail)]
+    status = int(result.http_status) if result.http_status.isdigit() else None
+    said = "through Windows (curl.exe): " + (
+        f"exit {result.exit_code}: {result.message}" if result.exit_code else f"HTTP {status}"
+    )
+    if result.exit_code in (35, 58) and any(w in result.message for w in _KEY_UNUSABLE_WORDS):
+        return [Finding(Code.CLIENT_CERT_KEY_UNUSABLE, Check.CLIENT_CERT, params, said)]
+    page_refusal = result.exit_code == 0 and http_client_cert_refusal(status, result.page) is not ClientCertAlert.NONE
+    refused = page_refusal or result.exit_code in (35, 52, 55, 56)
+    if refused and mismatch:
+        # SChannel chooses by the server's list: a certificate from an authority it does not name is not sent.
+        wrong = {**params, "issuer": cert.issuer_names[0] if cert.issuer_names else cert.info.issuer}
+        wrong["variant"] = "store"
+        detail = f"{said}; ours comes from {wrong['issuer']}, which the server does not name"
+        return [Finding(Code.CLIENT_CERT_WRONG_ISSUER, Check.CLIENT_CERT, wrong, detail)]
+    if refused:
+        return [Finding(Code.CLIENT_CERT_REJECTED, Check.CLIENT_CERT, params, said)]
+    if result.exit_code == 0:
+        return [Finding(Code.CLIENT_CERT_OK, Check.CLIENT_CERT, params, said)]
+    params["why"] = _MEANINGS.get(result.exit_code, "the connection through Windows failed")
+    return [Finding(Code.CLIENT_CERT_NOT_PRESENTED, Check.CLIENT_CERT, params, said)]
