@@ -18,6 +18,7 @@ from app.cli.main import main
 from app.core.addresses import parse_address
 from app.core.checks.client_cert import (
     ClientCertificate,
+    ClientCertProblem,
     certificate_from_store,
     local_findings,
     presented_copy,
@@ -111,6 +112,9 @@ def test_a_store_certificate_is_checked_as_a_file_is(snapshot):
     assert "Windows' certificate store (Pat Doe x1234 (old))" in words_for(finding.code, finding.params).explanation
     with presented_copy(cert) as copy:  # nothing is copied: Windows presents it
         assert copy is not None and copy.store == old.reference and copy.path == "" and copy.password == ""
+    keyless = next(c for c in snapshot.certificates() if c.key is KeyState.NONE)  # typed in by its thumbprint
+    problem = certificate_from_store(keyless)
+    assert isinstance(problem, ClientCertProblem) and problem.code is Code.CLIENT_CERT_KEY_UNUSABLE
     with pytest.raises(ValueError, match="presented by Windows"):
         import ssl
 

@@ -265,3 +265,36 @@ def test_a_damaged_file_is_told_from_a_wrong_password(tmp_path):
     assert isinstance(problem, ClientCertProblem) and problem.code is Code.CLIENT_CERT_UNREADABLE
     assert "damaged" in problem.details
     assert PASSWORD not in wrong.details + problem.details
+
+
+def test_a_file_without_its_authority_is_named_when_a_server_refuses_it(server_factory, ca, tmp_path):
+    """A server that trusts only the root above the issuing authority needs the authority's certificate from
+    the client: the file with the certificate alone is refused (and told why), the one with the chain is let in."""
+    from app.core.findings import Check
+    from tests.servers import server_context
+
+    root = trustme.CA()
+    issuing = root.create_child_ca()
+    person = issuing.issue_cert("pat-doe-x1234.example")
+    server = server_factory(server_context(ca.issue_cert("localhost"), client_ca=root))
+    url = f"https://localhost:{server.port}/"
+    alone, whole = tmp_path / "alone.pem", tmp_path / "whole.pem"
+    alone.write_bytes(person.cert_chain_pems[0].bytes() + person.private_key_pem.bytes())
+    whole.write_bytes(b"".join(p.bytes() for p in person.cert_chain_pems[:2]) + person.private_key_pem.bytes())
+    pem = tmp_path / "server-ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    from app.core.tls_contexts import load_trust_file
+
+    trust = (load_trust_file(pem),)
+    results = {}
+    for path in (alone, whole):
+        cert = load_client_certificate(path, None)
+        assert isinstance(cert, ClientCertificate)
+        results[path.name] = run_checks([target(url)], CheckSettings(extra_trust=trust, client_cert=cert, timeout=5))
+    refused = results["alone.pem"]
+    assert [f.code for f in refused.targets[0].findings_for(Check.CLIENT_CERT)] == [Code.CLIENT_CERT_REJECTED]
+    [chain] = [f for f in refused.findings if f.code is Code.CLIENT_CERT_CHAIN_INCOMPLETE]
+    assert chain.params["hosts"] == "localhost" and chain.params["file"] == "alone.pem"
+    accepted = results["whole.pem"]
+    assert [f.code for f in accepted.targets[0].findings_for(Check.CLIENT_CERT)] == [Code.CLIENT_CERT_OK]
+    assert not [f for f in accepted.findings if f.code is Code.CLIENT_CERT_CHAIN_INCOMPLETE]

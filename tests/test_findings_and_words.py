@@ -8,6 +8,7 @@ from app.core.words import load_words, placeholders, words_for
 # Every value any check puts into a finding's params; the words may use only these.
 KNOWN_PARAMS = {
     "host",
+    "hosts",
     "port",
     "proxy",
     "version",

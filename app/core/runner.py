@@ -62,6 +62,20 @@ RunEvent = RunStarted | CheckStarted | CheckFinished | TargetFinished | Computer
 Listener = Callable[[RunEvent], None]
 
 
+def client_chain_findings(cert: ClientCertificate | None, reports: Sequence[TargetReport]) -> list[Finding]:
+    """CLIENT_CERT_CHAIN_INCOMPLETE: the file holds the certificate alone, without the authority that issued it,
+    and a server refused it. Named only then: many servers accept a certificate alone (they hold its authority),
+    and Windows adds the authority from its own store; Java and this program send only what the file holds."""
+    if cert is None or cert.in_store or len(cert.chain) > 1 or cert.info.self_issued:
+        return []
+    refused = [t.target.address.host for t in reports if any(f.code is Code.CLIENT_CERT_REJECTED for f in t.findings)]
+    if not refused:
+        return []
+    params = {"file": cert.name, "issuer": cert.info.issuer, "hosts": ", ".join(dict.fromkeys(refused))}
+    detail = f"the file holds 1 certificate, issued by {cert.info.issuer}; refused by {params['hosts']}"
+    return [Finding(Code.CLIENT_CERT_CHAIN_INCOMPLETE, Check.CLIENT_CERT, params, detail)]
+
+
 class Run:
     """One run over a list of targets.
 
@@ -152,6 +166,7 @@ class Run:
                         if self._java is not None:
                             self._java.stop()
                 reports, computer_found = self._clock(reports, computer_found)
+                run_findings += client_chain_findings(client_cert, reports)
                 for t in reports:
                     problems = " ".join(f.code.value for f in t.problems) or "no problems"
                     log.info(

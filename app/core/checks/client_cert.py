@@ -30,7 +30,7 @@ from app.core.checks import jks
 from app.core.checks.certificate import EXPIRING_SOON_DAYS, CertificateInfo, describe
 from app.core.checks.pkcs12 import NAMES as PKCS12_NAMES
 from app.core.checks.pkcs12 import Pkcs12Facts, compatible_encryption, read_pkcs12
-from app.core.computer.cert_store import StoreCertificate
+from app.core.computer.cert_store import KeyState, StoreCertificate
 from app.core.der import DerError, looks_like_pkcs12, name_to_text, tolerant_x509
 from app.core.findings import Check, Code, Finding
 from app.core.keyload import load_cert_and_key
@@ -230,6 +230,8 @@ def certificate_from_store(entry: StoreCertificate) -> ClientCertificate | Clien
         info = describe(entry.der)
     except ValueError as exc:
         return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the certificate cannot be read ({exc})")
+    if entry.key is KeyState.NONE:
+        return ClientCertProblem(name, Code.CLIENT_CERT_KEY_UNUSABLE, "Windows' store has no private key for it")
     return ClientCertificate(name, info, (entry.der,), True, None, store_reference=entry.reference)
 
 
