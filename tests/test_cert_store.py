@@ -34,7 +34,7 @@ from app.core.computer.cert_store import (
     parse_store_choice,
 )
 from app.core.computer.checks import ComputerSettings
-from app.core.computer.os_stack import CurlResult, store_certificate_findings
+from app.core.computer.os_stack import TURNED_OFF, CurlResult, store_certificate_findings, store_presenter
 from app.core.findings import Check, Code, Status, Verdict
 from app.core.model import CheckSettings, Target
 from app.core.runner import run_checks
@@ -156,6 +156,16 @@ RECORDED = [
     ),
     (CurlResult(0, "400", "", "400 No required SSL certificate was sent nginx"), ISO_CA, Code.CLIENT_CERT_REJECTED),
     (CurlResult(28, "000", "Operation timed out after 10000 milliseconds"), ISO_CA, Code.CLIENT_CERT_NOT_PRESENTED),
+    (  # not a refusal: Windows could not check the server's revocation (behind a proxy, say)
+        CurlResult(
+            35,
+            "000",
+            "schannel: next InitializeSecurityContext failed: Unknown error (0x80092012) - The revocation function"
+            " was unable to check revocation for the certificate.",
+        ),
+        ISO_CA,
+        Code.CLIENT_CERT_NOT_PRESENTED,
+    ),
 ]
 
 
@@ -170,6 +180,28 @@ def test_windows_answer_is_the_certificates_verdict(result, cas, code):
         assert finding.params["variant"] == "store" and "ISO Test Client CA" in words.explanation
     if result.exit_code:
         assert result.message[:30] in finding.details  # Windows' own words, for support
+
+
+def test_a_refusal_is_never_read_as_not_asked():
+    """A server that asks only optionally (nothing seen without the certificate) and refuses Windows' one."""
+    assert isinstance(STORE_CERT, ClientCertificate)
+    refused = CurlResult(0, "400", "", "400 The SSL certificate error nginx")
+    [finding] = store_certificate_findings(TARGET, refused, STORE_CERT, False, ())
+    assert finding.code is Code.CLIENT_CERT_REJECTED
+    [fine] = store_certificate_findings(TARGET, CurlResult(0, "200", ""), STORE_CERT, False, ())
+    assert fine.code is Code.CLIENT_CERT_NOT_REQUESTED
+
+
+def test_turned_off_says_how_to_turn_it_on():
+    assert isinstance(STORE_CERT, ClientCertificate)
+    [finding] = store_certificate_findings(TARGET, None, STORE_CERT, True, ISO_CA, TURNED_OFF)
+    assert finding.params["variant"] == "off" and "--skip-system-tls" in words_for(finding.code, finding.params).action
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the curl here is not Windows' own")
+def test_only_windows_own_curl_presents_a_store_certificate():
+    curl, why = store_presenter()
+    assert curl is None and why  # Linux's curl is built on OpenSSL: it would read the store's name as a file
 
 
 def test_without_windows_the_answer_is_unknown_never_ready():
@@ -262,21 +294,34 @@ def test_windows_real_store_lists_and_checks_an_imported_certificate(tmp_path, e
     from app.core.checks.pkcs12 import compatible_encryption
     from tests.windows_store import imported
 
-    # RSA: what the ISO issues, and the only kind Wine's PFXImportCertStore imports.
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # RSA: what the ISO issues, and the only kind Wine's PFXImportCertStore imports. The .pfx carries the
+    # issuing authority too, as the ISO's do: Windows' chain engine then finds it above the certificate.
     now = dt.datetime.now(dt.UTC)
-    issued = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Pat Lab x1234")]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ISO Test Client CA")]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=200))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
+
+    def make(subject: str, issuer: str, signer, public, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=200))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # Names of this test's own: Windows' chain engine remembers the authorities it has seen in this process.
+    ca_name = f"ISO Test Client CA {x509.random_serial_number() % 10**6}"
+    authority = make(ca_name, "ISO Test Root", ca_key, ca_key.public_key(), True)
+    issued = make("Pat Lab x1234", ca_name, ca_key, key.public_key(), False)
+    pfx = pkcs12.serialize_key_and_certificates(
+        b"Pat Lab", key, issued, [authority], compatible_encryption(b"import-pw")
     )
-    pfx = pkcs12.serialize_key_and_certificates(b"Pat Lab", key, issued, None, compatible_encryption(b"import-pw"))
     thumbprint = issued.fingerprint(hashes.SHA1()).hex().upper()
     with imported(pfx, "import-pw", exportable=exportable):
         live = cert_store.this_computers_store()
@@ -287,6 +332,9 @@ def test_windows_real_store_lists_and_checks_an_imported_certificate(tmp_path, e
         assert entry.key is (KeyState.EXPORTABLE if exportable else KeyState.NOT_EXPORTABLE)
         cert = certificate_from_store(entry)
         assert isinstance(cert, ClientCertificate) and local_findings(cert) == []
+        authority_der = authority.public_bytes(serialization.Encoding.DER)
+        assert entry.chain[:1] == (authority_der,), entry.chain  # found by Windows' chain engine
+        assert "CN=ISO Test Root" in cert.issuer_names  # so a server naming the root matches it
         code, out, err = _run("check", "--client-cert", "store:")
         assert code == 0 and f"store:{thumbprint}" in out, err
         recorded = tmp_path / "store.json"  # a snapshot recorded from the real store reads back the same
@@ -294,3 +342,4 @@ def test_windows_real_store_lists_and_checks_an_imported_certificate(tmp_path, e
         assert find_certificate(SnapshotCertStore.load(recorded), thumbprint) == entry
     after = cert_store.this_computers_store()
     assert after is not None and find_certificate(after, thumbprint) is None  # taken out again
+    assert authority.public_bytes(serialization.Encoding.DER) not in {c.der for c in after.certificates()}

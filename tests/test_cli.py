@@ -104,7 +104,7 @@ def test_corrupt_files_get_one_sentence(tmp_path):
     not_pem = tmp_path / "ca.txt"
     not_pem.write_text("hello")
     code, _, err = run("check", "--url", "https://x.invalid/", "--ca-file", str(not_pem))
-    assert code == 2 and "holds no certificate (PEM, DER or a Java trust store" in err
+    assert code == 2 and "holds no certificate (PEM, DER, PKCS #7 or a Java trust store" in err
     bad_catalog = tmp_path / "c.toml"
     bad_catalog.write_text("[[endpoints]]\nid='x'\n")
     code, _, err = run("check", "--env", "practice", "--catalog", str(bad_catalog))

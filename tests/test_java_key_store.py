@@ -70,11 +70,11 @@ def test_a_wrong_or_missing_password_is_said_so(stores, password, fragment):
 
 
 def test_a_key_with_a_password_of_its_own_is_named(stores):
-    problem = load_client_certificate(stores["own-key-password"], STORE_PW)
-    assert isinstance(problem, ClientCertProblem) and problem.code is Code.CLIENT_CERT_BAD_PASSWORD
-    assert "password of its own" in problem.details
-    # The key's own password opens it (the store's seal then goes unchecked: the key's check is enough).
-    assert isinstance(load_client_certificate(stores["own-key-password"], "Key-Only-Pw"), ClientCertificate)
+    """Java opens a key with its store's password: such a store is of no use to Java, whichever is typed."""
+    for password in (STORE_PW, "Key-Only-Pw"):
+        problem = load_client_certificate(stores["own-key-password"], password)
+        assert isinstance(problem, ClientCertProblem) and problem.code is Code.CLIENT_CERT_BAD_PASSWORD
+        assert problem.variant == "key_store" and "store" in problem.details
 
 
 def test_a_store_with_several_keys_asks_which_one(stores):
@@ -119,6 +119,14 @@ def test_a_java_trust_store_is_read_as_trusted_certificates(stores, lab, tmp_pat
         "-storetype", "PKCS12", "-storepass:env", "PW", PW="changeit",
     )  # fmt: skip
     assert load_trust_file(p12).ders == anchors.ders  # Java 18's own cacerts is a PKCS#12 of this kind
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    root = x509.load_der_x509_certificate(next(iter(anchors.ders)))
+    p7b = tmp_path / "chain.p7b"  # Windows' "PKCS #7" export
+    p7b.write_bytes(pkcs7.serialize_certificates([root], serialization.Encoding.DER))
+    assert load_trust_file(p7b).ders == anchors.ders
     der = tmp_path / "root.cer"
     der.write_bytes(next(iter(anchors.ders)))
     assert load_trust_file(der).ders == anchors.ders  # a .cer as Windows exports it

@@ -297,8 +297,8 @@ def test_a_certificate_from_windows_store_is_offered_beside_a_file(qtbot, window
     [finding] = window.results.findings_of(target_id, Check.CLIENT_CERT)
     # Off Windows nothing can present it: could not check, never "ready" and never "none was presented".
     assert finding.code is Code.CLIENT_CERT_NOT_PRESENTED
-    window.client_cert.textEdited.emit("C:/me.p12")  # typing a file forgets the store's certificate
-    assert window.cert_password.isEnabled() and window.certificate_choice() == window.client_cert.text()
+    QTest.keyClicks(window.client_cert, "C")  # typing forgets the store's certificate, and its label
+    assert window.cert_password.isEnabled() and window.client_cert.text() == "" and window.certificate_choice() == ""
     with_nothing = cert_store.SnapshotCertStore([server])
     monkeypatch.setattr(cert_store, "this_computers_store", lambda: with_nothing)
     assert window.certificate_menu() is None  # nothing to offer: Choose... opens the file dialog at once
@@ -308,13 +308,14 @@ def test_choices_are_remembered_but_never_the_password(qtbot, lab, prefs, tmp_pa
     first = create_window([], prefs)
     first.select("map-stage", "cmri")
     first.client_cert.setText(str(tmp_path / "me.p12"))
+    first._set_alias("iso")  # as chosen in a Java key store
     first.cert_password.setText("Never-Stored-Password")
     prefs.remember_certificate = True
     first.close()
     second = create_window([], prefs)
     assert second.environment.currentData() == "map-stage"
     assert second.application.currentData() == "cmri"
-    assert second.client_cert.text() == str(tmp_path / "me.p12")
+    assert second.client_cert.text() == str(tmp_path / "me.p12") and second.cert_alias == "iso"
     assert second.cert_password.text() == ""
     second.close()
     stored = Path(prefs.qsettings.fileName()).read_text()
@@ -367,7 +368,7 @@ def test_settings_dialog_checks_trusted_certificate_files(qtbot, prefs, lab, tmp
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
     assert not dialog.add_file(str(bad))
-    assert "holds no certificate (PEM, DER or a Java trust store" in dialog.problem.text()
+    assert "holds no certificate (PEM, DER, PKCS #7 or a Java trust store" in dialog.problem.text()
     good = lab_ca_file(lab, tmp_path)
     assert dialog.add_file(good)
     dialog.timeout.setValue(20)

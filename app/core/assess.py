@@ -663,6 +663,7 @@ __all__ = [
     "acceptable_client_cas",
     "certificate_findings",
     "client_cert_findings",
+    "client_cert_state",
     "dns_findings",
     "http_findings",
     "protocol_findings",

@@ -27,11 +27,13 @@ from app.core.checks.revocation import RevocationChecker, RevocationResult
 from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.computer.java import JavaGate, JavaResult, probe_findings
 from app.core.computer.os_stack import (
+    TURNED_OFF,
     CurlResult,
     curl_request,
     find_curl,
     os_stack_findings,
     store_certificate_findings,
+    store_presenter,
 )
 from app.core.errors import Cancelled
 from app.core.findings import CLIENT_CERT_ASKED, ENDPOINT_CHECKS, Check, Code, Finding
@@ -286,7 +288,10 @@ class EndpointCheck:
         curl_result = os_stack.result() if os_stack is not None else None  # raises Cancelled when cancelled
         if store_cert is not None:
             # Only Windows presents it: its answer through curl.exe is the certificate's verdict.
-            asked = any(f.code.value in CLIENT_CERT_ASKED for f in client)
+            # Asked for, as this program's own handshakes (made without it) saw: also when it was optional.
+            asked = bool(facts.acceptable_client_cas) or any(
+                assess.client_cert_state(r, probes.hello, False).asked for r in (probes.tls12, probes.tls13)
+            )
             found = (
                 []
                 if assess.server_problem(findings)
@@ -657,16 +662,14 @@ class EndpointCheck:
 
     def _windows_presents(self) -> bool:
         """Whether curl.exe presents the certificate of Windows' store on this run."""
-        return ON_WINDOWS and self.settings.computer.os_stack and find_curl() is not None
+        return ON_WINDOWS and self.settings.computer.os_stack and store_presenter()[0] is not None
 
     def _why_not_windows(self) -> str:
         if not ON_WINDOWS:
             return "only Windows can present a certificate from its own store, and this is not Windows"
         if not self.settings.computer.os_stack:
-            return "the check through this computer's own TLS was turned off"
-        if find_curl() is None:
-            return "curl.exe is not on this computer (Windows before Windows 10 version 1803 lacks it)"
-        return ""
+            return TURNED_OFF
+        return store_presenter()[1]
 
     def _client_cert_given(self) -> bool:
         return self.contexts.client_cert is not None

@@ -257,6 +257,8 @@ class Run:
             params = {"file": Path(cert.path).name}
             if cert.code is Code.CLIENT_CERT_CHOOSE_ONE:
                 params["names"] = ", ".join(cert.aliases)
+            if cert.variant:
+                params["variant"] = cert.variant
             return [Finding(cert.code, Check.CLIENT_CERT, params, cert.details)], None
         if isinstance(cert, ClientCertificate):
             log.info(

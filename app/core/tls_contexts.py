@@ -13,8 +13,9 @@ from pathlib import Path
 import certifi
 import truststore
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from app.core.checks import jks
 from app.core.checks.certificate import der_certificates_in_pem
@@ -71,6 +72,8 @@ def load_trust_file(path: str | Path) -> TrustAnchors:
                 " in --client-cert)."
             )
         return _from_ders(name, label, store.trusted)
+    if (data[:1] == b"\x30" and _PKCS7_SIGNED_DATA in data[:32]) or b"-----BEGIN PKCS7-----" in data:
+        return _from_ders(name, label, _pkcs7_certificates(name, data))
     if b"-----BEGIN CERTIFICATE-----" in data:
         try:
             return TrustAnchors.from_pem(label, data.decode("ascii", errors="replace"))
@@ -81,8 +84,27 @@ def load_trust_file(path: str | Path) -> TrustAnchors:
     if data[:1] == b"\x30":
         return _from_ders(name, label, (data,))
     raise TrustFileError(
-        f"The trusted-certificate file {name} holds no certificate (PEM, DER or a Java trust store were looked for)."
+        f"The trusted-certificate file {name} holds no certificate (PEM, DER, PKCS #7 or a Java trust store were"
+        " looked for)."
     )
+
+
+# The OID of PKCS#7 signedData (1.2.840.113549.1.7.2) as DER: how a .p7b (Windows' "PKCS #7" export) starts.
+_PKCS7_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
+
+
+def _pkcs7_certificates(name: str, data: bytes) -> tuple[bytes, ...]:
+    """The certificates of a .p7b (PKCS#7), as Windows exports a certificate with its chain."""
+    try:
+        if b"-----BEGIN PKCS7-----" in data:
+            certs = pkcs7.load_pem_pkcs7_certificates(data)
+        else:
+            certs = pkcs7.load_der_pkcs7_certificates(data)
+    except (ValueError, UnsupportedAlgorithm):
+        raise TrustFileError(f"The PKCS #7 (.p7b) file {name} is damaged.") from None
+    if not certs:
+        raise TrustFileError(f"The PKCS #7 (.p7b) file {name} holds no certificate.")
+    return tuple(c.public_bytes(serialization.Encoding.DER) for c in certs)
 
 
 def _pkcs12_trusted(name: str, data: bytes) -> tuple[bytes, ...]:
@@ -92,7 +114,7 @@ def _pkcs12_trusted(name: str, data: bytes) -> tuple[bytes, ...]:
         try:
             with tolerant_x509():
                 opened = pkcs12.load_pkcs12(data, password)
-        except ValueError:
+        except (ValueError, UnsupportedAlgorithm):
             continue
         if opened.key is not None:
             raise TrustFileError(
@@ -103,8 +125,8 @@ def _pkcs12_trusted(name: str, data: bytes) -> tuple[bytes, ...]:
         if certs:
             return tuple(c.certificate.public_bytes(serialization.Encoding.DER) for c in certs)
     raise TrustFileError(
-        f"The file {name} is a PKCS#12 (.p12/.pfx) file that opens only with a password: a certificate of your own"
-        " goes in --client-cert; trusted certificates go in a PEM, DER or Java trust store file."
+        f"The file {name} is a PKCS#12 (.p12/.pfx) file locked with a password. If it is your own certificate, give"
+        " it as the client certificate; if it is a list of trusted certificates, save them as PEM or .cer files."
     )
 
 

@@ -320,12 +320,18 @@ class MainWindow(QMainWindow):
         self.select(self.preferences.environment or "production", self.preferences.application)
         remembered = self.preferences.certificate_path
         if is_store_choice(remembered):
-            store = cert_store.this_computers_store()
-            entry = cert_store.find_certificate(store, parse_store_choice(remembered)) if store is not None else None
+            try:
+                store = cert_store.this_computers_store()
+                thumbprint = parse_store_choice(remembered)
+                entry = cert_store.find_certificate(store, thumbprint) if store is not None else None
+            except (OSError, InputError) as exc:  # the store did not open, or the setting was edited by hand
+                log.info("the remembered certificate of Windows' store cannot be found: %s", exc)
+                entry = None
             if entry is not None:  # still there (a renewed certificate has another thumbprint)
                 self.use_store_certificate(entry)
         else:
             self.client_cert.setText(remembered)
+            self._set_alias(self.preferences.certificate_alias if remembered else "")
         self.ads_version.setText(self.preferences.ads_version)
         self._ads_version_changed(self.ads_version.text())
 
@@ -453,7 +459,9 @@ class MainWindow(QMainWindow):
 
     def _certificate_typed(self, _text: str) -> None:
         self._set_alias("")  # another file: the name chosen in the old one no longer applies
-        self._forget_store_choice()
+        if self.cert_from_store is not None:
+            self._forget_store_choice()
+            self.client_cert.clear()  # the store's label is no file name: typing starts afresh
 
     def _ads_version_changed(self, text: str) -> None:
         self.preferences.ads_version = text.strip()
@@ -802,6 +810,7 @@ class MainWindow(QMainWindow):
         self.preferences.environment = self.environment.currentData() or ""
         self.preferences.application = self.application.currentData() or ""
         self.preferences.certificate_path = self.certificate_choice()
+        self.preferences.certificate_alias = self.cert_alias
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Cancel a running check, wait for the worker, remember the window, then close."""

@@ -91,6 +91,16 @@ class Preferences:
             self.qsettings.setValue("certificate/path", value)
 
     @property
+    def certificate_alias(self) -> str:
+        """Which certificate of a remembered Java key store ("" for none)."""
+        return self._text("certificate/alias") if self.remember_certificate else ""
+
+    @certificate_alias.setter
+    def certificate_alias(self, value: str) -> None:
+        if self.remember_certificate:
+            self.qsettings.setValue("certificate/alias", value)
+
+    @property
     def proxy_address(self) -> str:
         """The proxy to go through (``http://host:port``, never with a password), or empty."""
         return self._text("proxy/address")

@@ -185,12 +185,14 @@ class ClientCertProblem:
         code: CLIENT_CERT_UNREADABLE, CLIENT_CERT_BAD_PASSWORD or CLIENT_CERT_CHOOSE_ONE.
         details: what went wrong, for support (never the password).
         aliases: for CLIENT_CERT_CHOOSE_ONE, the names of the key store's certificates to choose from.
+        variant: the words' variant, when the code's own words do not fit.
     """
 
     path: str
     code: Code
     details: str
     aliases: tuple[str, ...] = ()
+    variant: str = ""  # which words of the code fit (``key_store``: a Java key store whose key has its own password)
 
 
 def load_client_certificate(
@@ -225,14 +227,17 @@ def load_client_certificate(
 
 def certificate_from_store(entry: StoreCertificate) -> ClientCertificate | ClientCertProblem:
     """A certificate of Windows' store as the client certificate (its key stays in the store)."""
-    name = f"store:{entry.thumbprint}"
     try:
         info = describe(entry.der)
     except ValueError as exc:
-        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, f"the certificate cannot be read ({exc})")
+        return ClientCertProblem(
+            f"store:{entry.thumbprint}", Code.CLIENT_CERT_UNREADABLE, f"the certificate cannot be read ({exc})"
+        )
     if entry.key is KeyState.NONE:
-        return ClientCertProblem(name, Code.CLIENT_CERT_KEY_UNUSABLE, "Windows' store has no private key for it")
-    return ClientCertificate(name, info, (entry.der,), True, None, store_reference=entry.reference)
+        where = f"Windows' certificate store ({info.common_name or info.subject})"
+        return ClientCertProblem(where, Code.CLIENT_CERT_KEY_UNUSABLE, "Windows' store has no private key for it")
+    name = f"store:{entry.thumbprint}"
+    return ClientCertificate(name, info, (entry.der, *entry.chain), True, None, store_reference=entry.reference)
 
 
 def key_store_aliases(path: str | Path) -> tuple[str, ...]:
@@ -277,22 +282,33 @@ def _load_jks(name: str, data: bytes, password: str, alias: str) -> ClientCertif
     entry = chosen[0] if alias else store.keys[0]
     if not password:
         return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, "the Java key store needs its password")
+    # As Java does: the store's password must match its seal, and opens the key too (Java's key managers give
+    # the key the store's password), so a store whose key has a password of its own is of no use to Java.
     sealed = store.seal_matches(password)
     try:
         plain = jks.open_key(entry, password)
     except jks.JksError as exc:
-        if sealed and "password" in str(exc):
-            detail = (
-                f"the key store opened with the password given, but its key {entry.alias!r} has a password of its own"
-                " (Java programs open the key with the store's password, so they cannot use it either)"
-            )
-        elif "password" in str(exc):
-            detail = "the Java key store is whole but did not open with the password given"
-        else:
+        if "password" not in str(exc):
             return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, str(exc))
-        return ClientCertProblem(name, Code.CLIENT_CERT_BAD_PASSWORD, detail)
+        if sealed:
+            return ClientCertProblem(
+                name,
+                Code.CLIENT_CERT_BAD_PASSWORD,
+                f"the key store opened with the password given, but its key {entry.alias!r} has a password of its own"
+                " (Java programs open the key with the store's password, so they cannot use it either)",
+                variant="key_store",
+            )
+        return ClientCertProblem(
+            name, Code.CLIENT_CERT_BAD_PASSWORD, "the Java key store is whole but did not open with the password given"
+        )
     if not sealed:
-        log.info("the key store's seal did not match the password that opened its key (a key password was given)")
+        return ClientCertProblem(
+            name,
+            Code.CLIENT_CERT_BAD_PASSWORD,
+            f"the password given opens the key {entry.alias!r} but not the key store: Java needs the store's password"
+            " and opens the key with it",
+            variant="key_store",
+        )
     try:
         key = serialization.load_der_private_key(plain, None)
         with tolerant_x509():

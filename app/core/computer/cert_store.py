@@ -52,12 +52,15 @@ class StoreCertificate:
         der: the certificate.
         key: what is known of its private key.
         friendly_name: the name Windows shows beside it (often empty).
+        chain: the authorities above it that Windows finds (DER, nearest first), as SChannel sends and matches
+            them against a server's list; empty when unknown.
     """
 
     location: str
     der: bytes
     key: KeyState
     friendly_name: str = ""
+    chain: tuple[bytes, ...] = ()
 
     @property
     def thumbprint(self) -> str:
@@ -110,6 +113,7 @@ class SnapshotCertStore:
                     base64.b64decode(c["der"], validate=True),
                     KeyState(c.get("key", "none")),
                     str(c.get("friendly_name", "")),
+                    tuple(base64.b64decode(d, validate=True) for d in c.get("chain", [])),
                 )
                 for c in data["certificates"]
             ]
@@ -125,6 +129,7 @@ class SnapshotCertStore:
                 "der": base64.b64encode(c.der).decode("ascii"),
                 "key": c.key.value,
                 "friendly_name": c.friendly_name,
+                "chain": [base64.b64encode(d).decode("ascii") for d in c.chain],
             }
             for c in self._certs
         ]

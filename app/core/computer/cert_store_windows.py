@@ -35,6 +35,37 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
 
     _PCtx = ctypes.POINTER(_CertContext)
 
+    class _TrustStatus(ctypes.Structure):
+        _fields_ = [("error", w.DWORD), ("info", w.DWORD)]
+
+    class _ChainElement(ctypes.Structure):
+        _fields_ = [("size", w.DWORD), ("cert", _PCtx)]  # the rest is not read
+
+    class _SimpleChain(ctypes.Structure):
+        _fields_ = [
+            ("size", w.DWORD),
+            ("status", _TrustStatus),
+            ("count", w.DWORD),
+            ("elements", ctypes.POINTER(ctypes.POINTER(_ChainElement))),
+        ]
+
+    class _ChainContext(ctypes.Structure):
+        _fields_ = [
+            ("size", w.DWORD),
+            ("status", _TrustStatus),
+            ("count", w.DWORD),
+            ("chains", ctypes.POINTER(ctypes.POINTER(_SimpleChain))),
+        ]
+
+    class _Usage(ctypes.Structure):
+        _fields_ = [("count", w.DWORD), ("oids", ctypes.c_void_p)]
+
+    class _UsageMatch(ctypes.Structure):
+        _fields_ = [("kind", w.DWORD), ("usage", _Usage)]
+
+    class _ChainPara(ctypes.Structure):
+        _fields_ = [("size", w.DWORD), ("usage", _UsageMatch)]
+
     def _crypt32() -> ctypes.WinDLL:
         lib = ctypes.WinDLL("crypt32", use_last_error=True)
         lib.CertOpenStore.restype = ctypes.c_void_p
@@ -42,6 +73,18 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
         lib.CertEnumCertificatesInStore.restype = _PCtx
         lib.CertEnumCertificatesInStore.argtypes = [ctypes.c_void_p, _PCtx]
         lib.CertCloseStore.argtypes = [ctypes.c_void_p, w.DWORD]
+        lib.CertFreeCertificateContext.argtypes = [_PCtx]
+        lib.CertGetCertificateChain.argtypes = [
+            ctypes.c_void_p,
+            _PCtx,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.POINTER(_ChainPara),
+            w.DWORD,
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.POINTER(_ChainContext)),
+        ]
+        lib.CertFreeCertificateChain.argtypes = [ctypes.POINTER(_ChainContext)]
         lib.CertGetCertificateContextProperty.argtypes = [_PCtx, w.DWORD, ctypes.c_void_p, ctypes.POINTER(w.DWORD)]
         lib.CryptAcquireCertificatePrivateKey.argtypes = [
             _PCtx,
@@ -69,12 +112,41 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
                 try:
                     ctx = lib.CertEnumCertificatesInStore(store, None)
                     while ctx:
-                        der = bytes(ctx.contents.encoded[: ctx.contents.size])
-                        found.append(StoreCertificate(location, der, _key_state(lib, ctx), _friendly_name(lib, ctx)))
+                        try:
+                            der = bytes(ctx.contents.encoded[: ctx.contents.size])
+                            entry = StoreCertificate(
+                                location, der, _key_state(lib, ctx), _friendly_name(lib, ctx), _chain(lib, ctx, store)
+                            )
+                        except BaseException:
+                            lib.CertFreeCertificateContext(ctx)  # the enumeration would have freed it
+                            raise
+                        found.append(entry)
                         ctx = lib.CertEnumCertificatesInStore(store, ctx)  # frees the previous context
                 finally:
                     lib.CertCloseStore(store, 0)
             return found
+
+    def _chain(lib: ctypes.WinDLL, ctx: _PCtx, store: int) -> tuple[bytes, ...]:
+        """The authorities above the certificate, as Windows' chain engine finds them (no network: cache only),
+        looking in its own Personal store too (where a .pfx import puts the authorities it carries)."""
+        para = _ChainPara(ctypes.sizeof(_ChainPara), _UsageMatch(0, _Usage(0, None)))
+        found = ctypes.POINTER(_ChainContext)()
+        cache_only = 0x80000000  # CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL: never a download while listing
+        if not lib.CertGetCertificateChain(
+            None, ctx, None, store, ctypes.byref(para), cache_only, None, ctypes.byref(found)
+        ):
+            return ()
+        try:
+            if not found or found.contents.count < 1:
+                return ()
+            simple = found.contents.chains[0].contents
+            ders = []
+            for i in range(1, simple.count):  # element 0 is the certificate itself
+                cert = simple.elements[i].contents.cert.contents
+                ders.append(bytes(cert.encoded[: cert.size]))
+            return tuple(ders)
+        finally:
+            lib.CertFreeCertificateChain(found)
 
     def _friendly_name(lib: ctypes.WinDLL, ctx: _PCtx) -> str:
         size = w.DWORD(0)

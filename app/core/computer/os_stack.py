@@ -5,7 +5,9 @@ but Windows itself cannot" becomes visible."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -47,8 +49,41 @@ class CurlResult:
 
 
 def find_curl() -> str | None:
-    """The system's curl, if any."""
-    return shutil.which("curl.exe" if sys.platform == "win32" else "curl")
+    """The system's curl, if any: on Windows the one Windows ships (System32, built on SChannel, Windows' own
+    TLS) before any other on the PATH (Git's, MSYS2's and conda's are built on OpenSSL)."""
+    if sys.platform == "win32":
+        inbox = os.path.join(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32", "curl.exe")
+        if os.path.isfile(inbox):
+            return inbox
+        return shutil.which("curl.exe")
+    return shutil.which("curl")
+
+
+TURNED_OFF = "the check through this computer's own TLS was turned off"
+
+# curl learnt to present a certificate from Windows' store (SChannel) in 7.60; Windows 10 1803 and 1809 first
+# shipped 7.55.1, which sends none.
+STORE_CERT_CURL = (7, 60)
+
+
+@functools.cache
+def store_presenter() -> tuple[str | None, str]:
+    """The curl.exe that can present a certificate of Windows' store, or None and why not (in words)."""
+    curl = find_curl()
+    if curl is None:
+        return None, "curl.exe is not on this computer (Windows before Windows 10 version 1803 lacks it)"
+    try:
+        done = run_program([curl, "-V"], 10.0, None)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"curl.exe could not run ({exc})"
+    first = done.stdout.splitlines()[0] if done.stdout else ""
+    match = re.match(r"curl (\d+)\.(\d+)", first)
+    if "schannel" not in done.stdout.lower() or match is None:
+        return None, f"the curl.exe found ({curl}) is not Windows' own (it does not use SChannel)"
+    version = (int(match.group(1)), int(match.group(2)))
+    if version < STORE_CERT_CURL:
+        return None, f"this computer's curl.exe ({first.split()[1]}) is too old to present a certificate"
+    return curl, ""
 
 
 MAX_PAGE_BYTES = 8 * 1024
@@ -142,6 +177,26 @@ def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+# What SChannel says when the server ended the handshake with an alert (as when it refuses a certificate); other
+# failures of curl's exit 35 (a revocation list out of reach, no cipher in common) are not refusals.
+_ALERT_WORDS = (
+    "SEC_E_ILLEGAL_MESSAGE",  # SChannel: "a fatal SSL/TLS alert is received"
+    "failed to receive handshake",
+    "alert",  # OpenSSL: "tlsv13 alert certificate required", "sslv3 alert handshake failure"
+    "reset",  # the connection reset: "Connection reset by peer", "Connection was reset"
+    "SSL_ERROR_SYSCALL",
+    "unexpected eof",
+)
+
+
+def refused_by_server(result: CurlResult) -> bool:
+    """True when curl's failure is the server ending the connection (an alert, a reset, no answer): what a
+    refused client certificate looks like from the client."""
+    if result.exit_code in (52, 55, 56):
+        return True
+    return result.exit_code == 35 and any(w.lower() in result.message.lower() for w in _ALERT_WORDS)
+
+
 def os_stack_findings(
     target: Target,
     result: CurlResult,
@@ -161,7 +216,7 @@ def os_stack_findings(
         return []  # curl did not run: nothing to say about the system's TLS
     status = int(result.http_status) if result.http_status.isdigit() else None
     page_refusal = result.exit_code == 0 and http_client_cert_refusal(status, result.page) is not ClientCertAlert.NONE
-    refused = page_refusal or (client_cert_asked and result.exit_code in (35, 52, 55, 56))
+    refused = page_refusal or (client_cert_asked and refused_by_server(result))
     said = f"curl exit {result.exit_code}: {result.message}" if result.exit_code else f"HTTP {status}: {result.page}"
     if refused and presented and client_cert_accepted:
         params["why"] = "the server refused your certificate when this computer's own TLS presented it"
@@ -212,11 +267,13 @@ def store_certificate_findings(
         "file": cert.name,
         "cas": "; ".join(cas) if cas else "any authority it trusts (it did not name one)",
     }
-    if not asked:
-        return [Finding(Code.CLIENT_CERT_NOT_REQUESTED, Check.CLIENT_CERT, params, "the server asked for none")]
     mismatch = bool(cas) and not set(cas) & set(cert.issuer_names)
     if result is None or result.exit_code == -1:
+        if not asked:  # nothing to present it to
+            return [Finding(Code.CLIENT_CERT_NOT_REQUESTED, Check.CLIENT_CERT, params, "the server asked for none")]
         params["why"] = why_not or "curl.exe could not run"
+        if why_not == TURNED_OFF:
+            params["variant"] = "off"
         detail = result.message if result is not None else params["why"]
         return [Finding(Code.CLIENT_CERT_NOT_PRESENTED, Check.CLIENT_CERT, params, detail)]
     status = int(result.http_status) if result.http_status.isdigit() else None
@@ -226,7 +283,12 @@ def store_certificate_findings(
     if result.exit_code in (35, 58) and any(w in result.message for w in _KEY_UNUSABLE_WORDS):
         return [Finding(Code.CLIENT_CERT_KEY_UNUSABLE, Check.CLIENT_CERT, params, said)]
     page_refusal = result.exit_code == 0 and http_client_cert_refusal(status, result.page) is not ClientCertAlert.NONE
-    refused = page_refusal or result.exit_code in (35, 52, 55, 56)
+    refused = page_refusal or refused_by_server(result)
+    if not asked and not refused:
+        # No request was seen without the certificate; and with it, Windows was let in (or failed otherwise).
+        return [
+            Finding(Code.CLIENT_CERT_NOT_REQUESTED, Check.CLIENT_CERT, params, f"the server asked for none; {said}")
+        ]
     if refused and mismatch:
         # SChannel chooses by the server's list: a certificate from an authority it does not name is not sent.
         wrong = {**params, "issuer": cert.issuer_names[0] if cert.issuer_names else cert.info.issuer}
