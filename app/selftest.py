@@ -94,8 +94,8 @@ def _check(state: _State) -> str:
     from app.core.model import CheckSettings
     from app.core.plan import plan_targets
     from app.core.runner import run_checks
+    from app.core.scenarios import SCENARIOS
     from app.core.system import WINE_TRUSTS_UNKNOWN_ROOTS, wine_version
-    from app.lab.scenarios import SCENARIOS
 
     lab = state.lab
     if lab is None:

@@ -4,7 +4,7 @@ import pytest
 
 from app.core.catalog import load_builtin, load_catalog, merge, parse_catalog_file, user_catalog_path
 from app.core.errors import CatalogError, SelectionError
-from app.lab.scenarios import SCENARIO_NAMES
+from app.core.scenarios import SCENARIO_NAMES
 
 
 def test_builtin_catalog_has_the_environments_and_applications():

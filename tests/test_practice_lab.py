@@ -3,7 +3,7 @@
 import pytest
 
 from app.core.findings import Code, Verdict
-from app.lab.scenarios import SCENARIOS, Behaviour
+from app.core.scenarios import SCENARIOS, Behaviour
 from app.selftest import NEEDS_AN_HONEST_ROOT_CHECK
 from tests.wine import UNDER_WINE, WINE_TRUSTS_UNKNOWN_ROOTS, wine_trusts_unknown_roots
 

@@ -116,3 +116,25 @@ def test_cancel_interrupts_a_slow_name_lookup():
     release.set()
     flag.close()
     assert time.monotonic() - started < 5  # without looking at the flag it would wait the whole 30 s
+
+
+def test_the_engine_loads_neither_qt_nor_the_practice_lab():
+    """The core runs a whole check (the catalog with its practice entries, the report, the bundle's writer)
+    without the window's toolkit or the lab's servers: whoever starts the lab passes it in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from app.core.catalog import load_catalog\n"
+        "from app.core.runner import run_checks\n"
+        "from app.core.model import CheckSettings\n"
+        "from app.core import bundle, report_json, report_html, plan\n"
+        "catalog = load_catalog(use_user_catalog=False)\n"
+        "assert catalog.select('practice')\n"
+        "run_checks([], CheckSettings())\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'app.lab', 'app.gui'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

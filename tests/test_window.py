@@ -13,9 +13,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.errors import InputError
-from app.core.findings import Check, Code
+from app.core.findings import Check, Code, Verdict
 from app.core.words import explain, words_for
 from app.gui import create_window
+from app.gui.guided import ProblemPage
 from app.gui.heartbeat import Heartbeat
 from app.gui.main_window import MainWindow
 from app.gui.preferences import Preferences
@@ -403,7 +404,7 @@ def test_export_bundle_from_the_window(qtbot, window, tmp_path):
 def test_guided_troubleshooting_end_to_end(qtbot, window, lab, prefs, tmp_path):
     guide = window.open_guide()
     qtbot.addWidget(guide)
-    assert guide.currentPage().title().startswith("Step 1 of 3")
+    assert guide.currentPage().title() == "Step 1: Choose where you connect"  # how many steps is not known yet
     guide.choose.environment.setCurrentIndex(guide.choose.environment.findData("practice"))
     guide.choose.application.setCurrentIndex(guide.choose.application.findData("lab-certificate"))
     guide.next()
@@ -414,11 +415,15 @@ def test_guided_troubleshooting_end_to_end(qtbot, window, lab, prefs, tmp_path):
     names = [p.target.target.id for p in pages]
     assert "practice-untrusted" in names and "practice-expired" in names
     assert "practice-expiring-soon" not in names  # a warning only: that address works
-    total = 3 + len(pages)
+    problems = len(pages) + len(guide.computer_pages())  # this computer's own come first
+    total = 3 + problems
     assert guide.check.isComplete() and f"{len(pages)} addresses have problems" in guide.check.result.text()
+    assert guide.check.title() == f"Step 2 of {total}: Check the connection"  # fixed from now on
     guide.next()
-    assert guide.currentPage().title() == f"Step 3 of {total}: Problem 1 of {len(pages)}"
-    while guide.currentPage().target.target.id != "practice-untrusted":
+    assert guide.currentPage().title() == f"Step 3 of {total}: Problem 1 of {problems}"
+    while not isinstance(guide.currentPage(), ProblemPage) or guide.currentPage().target.target.id != (
+        "practice-untrusted"
+    ):
         guide.next()
     page = guide.currentPage()
     assert "not trusted" in page.text.text() and "What to do" in page.text.text()
@@ -429,6 +434,7 @@ def test_guided_troubleshooting_end_to_end(qtbot, window, lab, prefs, tmp_path):
     with qtbot.waitSignal(guide.check_done, timeout=30_000):
         qtbot.mouseClick(page.again, Qt.MouseButton.LeftButton)
     assert page.status.text().startswith("Fixed")
+    assert guide.check.title() == f"Step 2 of {total}: Check the connection"  # a re-check keeps the count
     guide.back()
     other = guide.currentPage()
     with qtbot.waitSignal(guide.check_done, timeout=30_000):
@@ -448,6 +454,58 @@ def test_guided_troubleshooting_end_to_end(qtbot, window, lab, prefs, tmp_path):
         report = json.loads(archive.read("report.json"))
     untrusted = next(t for t in report["targets"] if t["id"] == "practice-untrusted")
     assert untrusted["verdict"] == "ready"  # the bundle holds the re-check
+    # One reference everywhere: the bundle's, the guide's, and what the guide says it saved.
+    assert report["reference"] == guide.report.reference
+    qtbot.waitUntil(lambda: bool(guide.finish.saved.text()), timeout=5_000)
+    assert guide.report.reference in guide.finish.saved.text() and written.args[0] in guide.finish.saved.text()
+    assert guide.report.reference in window.statusBar().currentMessage()
+    guide.reject()
+
+
+def test_the_guide_tells_of_this_computers_own_problems(qtbot, window, lab):
+    """An ADS client that must be upgraded: the guide is not "ready", and has a page for it, with a re-check of
+    this computer alone."""
+    window.ads_version.setText("6.0.10.2")
+    guide = window.open_guide()
+    qtbot.addWidget(guide)
+    guide.choose.environment.setCurrentIndex(guide.choose.environment.findData("practice"))
+    guide.choose.application.setCurrentIndex(guide.choose.application.findData("lab-access"))
+    guide.next()
+    with qtbot.waitSignal(guide.check_done, timeout=30_000):
+        qtbot.mouseClick(guide.check.button, Qt.MouseButton.LeftButton)
+    assert guide.report is not None and guide.report.verdict is not Verdict.READY
+    assert "ready" not in guide.check.result.text() and "this computer has" in guide.check.result.text().lower()
+    [ads] = [p for p in guide.computer_pages() if p.finding.code is Code.ADS_CLIENT_OUTDATED]
+    guide.next()
+    assert guide.currentPage() is guide.computer_pages()[0]  # this computer's problems come first
+    assert words_for(Code.ADS_CLIENT_OUTDATED, ads.finding.params).title in ads.text.text()
+    window.ads_version.setText("6.1.0.0")  # the user upgrades, then checks again
+    with qtbot.waitSignal(guide.check_done, timeout=30_000):
+        qtbot.mouseClick(ads.again, Qt.MouseButton.LeftButton)
+    assert ads.status.text().startswith("Fixed")
+    guide.reject()
+
+
+def test_one_check_at_a_time_and_the_other_window_does_not_freeze(qtbot, window, lab):
+    """The guide's Check while the main window checks is refused at once, with words, and the GUI thread
+    keeps answering (the heartbeat's longest gap stays far below a freeze)."""
+    from app.gui.heartbeat import Heartbeat
+
+    guide = window.open_guide()
+    qtbot.addWidget(guide)
+    guide.choose.environment.setCurrentIndex(guide.choose.environment.findData("practice"))
+    beat = Heartbeat()
+    beat.start()
+    window.select("practice", "")
+    window.start_check()
+    assert window.session.busy and not window.check_button.isEnabled() and not guide.check.button.isEnabled()
+    assert not guide.run_check()  # refused, not queued behind the other check
+    assert "already running" in guide.check.result.text()
+    with qtbot.waitSignal(window.check_finished, timeout=60_000):
+        pass
+    beat.stop()
+    assert max(beat.gaps) < 1000, f"the GUI thread stalled {max(beat.gaps)} ms"  # a freeze, not a timing
+    assert guide.check.button.isEnabled() and window.check_button.isEnabled()
     guide.reject()
 
 

@@ -419,7 +419,7 @@ def _client_cert(args: argparse.Namespace) -> ClientCertificate | ClientCertProb
 
 
 def _lab(args: argparse.Namespace, out: TextIO) -> int:
-    from app.lab.scenarios import SCENARIOS
+    from app.core.scenarios import SCENARIOS
 
     folder = _export_folder(args.export) if args.export else None  # a bad folder fails before the lab starts
     if args.authority_url and not args.authority_url.startswith("http://"):

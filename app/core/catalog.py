@@ -325,7 +325,7 @@ class _Reader:
         return _Parsed(self.path, version, mode, environments, applications, endpoints)
 
     def endpoint(self, index: int, body: object) -> Endpoint:
-        from app.lab.scenarios import SCENARIO_NAMES  # the names only; no server code
+        from app.core.scenarios import SCENARIO_NAMES  # the names only; no server code
 
         entry = f"endpoints[{index}]"
         if not isinstance(body, dict):

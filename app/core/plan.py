@@ -1,7 +1,8 @@
 """From what a person chose (environment, applications, typed addresses) to the targets to check.
 
 Shared by the command line and the window. The practice lab is started only when a practice entry is chosen,
-through ``lab_provider`` (the caller decides where: the window does it in its worker, never on the GUI thread).
+through ``lab_provider``, which whoever starts the lab passes in (the window does it in its worker, never on the
+GUI thread): the engine itself never loads the lab's servers.
 """
 
 from __future__ import annotations
@@ -47,9 +48,7 @@ def plan_targets(
             endpoints = [e for e in endpoints if e.id in only]
         if any(e.lab for e in endpoints):
             if lab_provider is None:
-                from app.lab import shared_lab
-
-                lab_provider = shared_lab
+                raise ValueError("practice addresses need the practice lab: pass lab_provider")
             lab = lab_provider()
             targets = targets_for(endpoints, lab.urls(), lab.anchors, lab.company)
         else:

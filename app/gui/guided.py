@@ -1,17 +1,22 @@
 """Guided troubleshooting: numbered steps that the help desk and the user both see on a call.
 
-Step 1 chooses the environment and application; step 2 checks; then one page per address with problems says
-what it means and what to do, with an "I did this, check again" button that re-checks only that address; the
-last step offers the diagnostic bundle and shows the reference to read out when a problem remains.
+Step 1 chooses the environment and application; step 2 checks; then one page per problem of this computer
+(the ADS client, Windows' settings, Java, the proxy, the clock, the certificate file) and one per address with
+problems says what it means and what to do, with an "I did this, check again" button that checks again only
+that (an address alone, or this computer alone); the last step offers the diagnostic bundle and shows the
+reference it carries, to read out when a problem remains. Its checks go through the program's one
+:class:`~app.gui.session.CheckSession`: while the main window checks, the guide waits its turn (and the
+other way round), and neither freezes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -19,23 +24,59 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QVBoxLayout,
+    QWidget,
     QWizard,
     QWizardPage,
 )
 
+from app.core.catalog import Catalog
 from app.core.endpoint import CheckFinished
-from app.core.findings import STATUS_RANK, Verdict
+from app.core.errors import InputError
+from app.core.findings import STATUS_RANK, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
 from app.core.runner import RunFinished, RunStarted
 from app.core.words import explain
-from app.gui.status import problem_text_colour
-from app.gui.worker import CheckTask, TaskSignals
-
-if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
+from app.gui.session import CheckSession
+from app.gui.status import CHECK_LABELS, problem_text_colour
+from app.gui.worker import CheckRequest
 
 CHOOSE, CHECK, FIRST_PROBLEM, FINISH = 0, 1, 100, 900
+NOT_AN_ADDRESS = "(this computer only)"  # a re-check that keeps no address: this computer's checks alone
+BUSY = "A check is already running in the main window. Wait for it to end, then press again."
+
+
+class GuideHost(Protocol):
+    """What the guide needs of the window that opens it."""
+
+    catalog: Catalog
+    session: CheckSession
+
+    def request(self) -> CheckRequest:
+        """What the window's fields say (certificate, ADS version, proxy). Raises InputError."""
+        ...
+
+    def chosen(self) -> tuple[str, str]:
+        """The environment and application chosen in the window."""
+        ...
+
+    def export_bundle_dialog_for(
+        self, report: RunReport | None, picture: QPixmap | None = None, owner: object | None = None
+    ) -> None:
+        """Ask where, then write ``report``'s bundle with ``picture`` as what the user saw."""
+        ...
+
+    def export_bundle(
+        self, path: str, report: RunReport | None = None, picture: QPixmap | None = None, owner: object | None = None
+    ) -> None:
+        """Write ``report``'s bundle to ``path``."""
+        ...
+
+
+def computer_problems(report: RunReport) -> list[Finding]:
+    """What stops this computer as a whole (and the certificate file), worst first: the guide's first pages."""
+    found = [f for f in (*report.findings, *report.computer) if f.status in (Status.FAIL, Status.ERROR)]
+    return sorted(found, key=lambda f: -STATUS_RANK[f.status])
 
 
 class GuidedTroubleshooting(QWizard):
@@ -43,22 +84,24 @@ class GuidedTroubleshooting(QWizard):
 
     check_done = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.main = window
+    def __init__(self, host: GuideHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.session = host.session
         self.setWindowTitle("Guided troubleshooting")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
         self.resize(760, 560)
         self.report: RunReport | None = None
-        self.task: CheckTask | None = None
-        self._finished_task: CheckTask | None = None
-        self._recheck_page: ProblemPage | None = None
-        self.signals = TaskSignals(self)
-        self.signals.progress.connect(self._on_event)
-        self.signals.failed.connect(self._on_failed)
-        self.signals.done.connect(self._on_done)
-        self.choose = ChoosePage(window)
+        self.running = False
+        self._recheck_page: ProblemPage | ComputerPage | None = None
+        self.session.progress.connect(self._session_event)
+        self.session.failed.connect(self._session_failed)
+        self.session.finished.connect(self._session_finished)
+        self.session.busy_changed.connect(self._busy_changed)
+        self.session.bundle_written.connect(self._bundle_written)
+        self.session.bundle_failed.connect(self._bundle_failed)
+        self.choose = ChoosePage(host)
         self.check = CheckPage(self)
         self.finish = FinishPage(self)
         self.setPage(CHOOSE, self.choose)
@@ -70,15 +113,26 @@ class GuidedTroubleshooting(QWizard):
     # ---------------------------------------------------------------- steps
 
     def problem_pages(self) -> list[ProblemPage]:
-        """The problem pages, in order."""
+        """The pages of addresses with problems, in order."""
         return [page for i in self._problem_ids if isinstance(page := self.page(i), ProblemPage)]
 
+    def computer_pages(self) -> list[ComputerPage]:
+        """The pages of this computer's own problems, in order (they come first)."""
+        return [page for i in self._problem_ids if isinstance(page := self.page(i), ComputerPage)]
+
     def _number_steps(self) -> None:
+        """Before the check the number of steps is not known, so none is given; after it, it stays fixed."""
+        if self.report is None:
+            self.choose.setTitle("Step 1: Choose where you connect")
+            self.check.setTitle("Step 2: Check the connection")
+            self.finish.setTitle("Last step: Finish")
+            return
         total = 3 + len(self._problem_ids)
         self.choose.setTitle(f"Step 1 of {total}: Choose where you connect")
         self.check.setTitle(f"Step 2 of {total}: Check the connection")
-        for n, page in enumerate(self.problem_pages(), start=1):
-            page.setTitle(f"Step {2 + n} of {total}: Problem {n} of {len(self._problem_ids)}")
+        pages = [self.page(i) for i in self._problem_ids]
+        for n, page in enumerate(pages, start=1):
+            page.setTitle(f"Step {2 + n} of {total}: Problem {n} of {len(pages)}")
         self.finish.setTitle(f"Step {total} of {total}: Finish")
 
     def _show_report(self, report: RunReport) -> None:
@@ -86,9 +140,10 @@ class GuidedTroubleshooting(QWizard):
         for page_id in self._problem_ids:
             self.removePage(page_id)
         self._problem_ids = []
-        troubled = [t for t in report.targets if t.verdict is not Verdict.READY]
-        for n, target in enumerate(troubled):
-            self.setPage(FIRST_PROBLEM + n, ProblemPage(self, target))
+        pages: list[QWizardPage] = [ComputerPage(self, f) for f in computer_problems(report)]
+        pages += [ProblemPage(self, t) for t in report.targets if t.verdict is not Verdict.READY]
+        for n, page in enumerate(pages):
+            self.setPage(FIRST_PROBLEM + n, page)
             self._problem_ids.append(FIRST_PROBLEM + n)
         self._number_steps()
 
@@ -96,13 +151,25 @@ class GuidedTroubleshooting(QWizard):
         """Addresses that still have problems."""
         return [t for t in (self.report.targets if self.report else ()) if t.verdict is not Verdict.READY]
 
+    def remaining_computer(self) -> list[Finding]:
+        """This computer's problems that remain."""
+        return computer_problems(self.report) if self.report else []
+
     # ---------------------------------------------------------------- checking
 
-    def run_check(self, only: tuple[str, ...] = (), page: ProblemPage | None = None) -> None:
-        """Check the chosen environment and application (or only one address, from a problem page)."""
-        if self.task is not None:
-            return
-        request = self.main.request()
+    def run_check(self, only: tuple[str, ...] = (), page: ProblemPage | ComputerPage | None = None) -> bool:
+        """Check the chosen environment and application (or only one address, or only this computer, from a
+        problem page). False when it could not start: another check runs, or the window's fields are wrong."""
+        if self.running:
+            return False
+        if self.session.busy:
+            (page or self.check).show_problem(BUSY)
+            return False
+        try:
+            request = self.host.request()
+        except InputError as exc:
+            (page or self.check).show_problem(str(exc))
+            return False
         request = dataclasses.replace(
             request,
             env_id=self.choose.environment.currentData() or "",
@@ -111,13 +178,16 @@ class GuidedTroubleshooting(QWizard):
             only=only,
         )
         self._recheck_page = page
-        self.main.pool.waitForDone()
-        self._finished_task = None
-        self.task = CheckTask(request, self.main.catalog, self.signals)
-        self.main.pool.start(self.task)
+        if not self.session.start(request, self):
+            (page or self.check).show_problem(BUSY)
+            return False
+        self.running = True
+        return True
 
-    @Slot(object)
-    def _on_event(self, event: object) -> None:
+    @Slot(object, object)
+    def _session_event(self, owner: object, event: object) -> None:
+        if owner is not self:
+            return
         if self._recheck_page is None:
             self.check.on_event(event)
         if isinstance(event, RunFinished):
@@ -127,43 +197,79 @@ class GuidedTroubleshooting(QWizard):
                 self._merge(event.report)
 
     def _merge(self, rerun: RunReport) -> None:
-        if self.report is None or not rerun.targets:
+        if self.report is None:
             return
         fresh = {t.target.id: t for t in rerun.targets}
         targets = tuple(fresh.get(t.target.id, t) for t in self.report.targets)
-        self.report = dataclasses.replace(self.report, targets=targets, log=self.report.log + rerun.log)
-        if self._recheck_page is not None:
-            self._recheck_page.show_result(fresh[self._recheck_page.target.target.id])
+        # Every re-check looks at this computer again: its findings are the newest.
+        self.report = dataclasses.replace(
+            self.report,
+            targets=targets,
+            computer=rerun.computer,
+            findings=rerun.findings,
+            log=self.report.log + rerun.log,
+        )
+        page = self._recheck_page
+        if isinstance(page, ProblemPage) and page.target.target.id in fresh:
+            page.show_result(fresh[page.target.target.id])
+        elif isinstance(page, ComputerPage):
+            page.show_result(self.report)
 
-    @Slot(str)
-    def _on_failed(self, sentence: str) -> None:
-        page = self._recheck_page or self.check
-        page.show_problem(sentence)
+    @Slot(object, str)
+    def _session_failed(self, owner: object, sentence: str) -> None:
+        if owner is self:
+            (self._recheck_page or self.check).show_problem(sentence)
 
-    @Slot()
-    def _on_done(self) -> None:
-        self._finished_task, self.task = self.task, None
+    @Slot(object)
+    def _session_finished(self, owner: object) -> None:
+        if owner is not self:
+            return
+        self.running = False
         self._recheck_page = None
         self.check.completeChanged.emit()
         self.check_done.emit()
 
+    @Slot(bool)
+    def _busy_changed(self, busy: bool) -> None:
+        """The guide's Check buttons follow the program's one check."""
+        buttons: list[QPushButton] = [self.check.button]
+        buttons += [p.again for p in self.problem_pages()]
+        buttons += [p.again for p in self.computer_pages()]
+        for button in buttons:
+            button.setEnabled(not busy)
+
+    # ---------------------------------------------------------------- the bundle
+
     def export_bundle(self, path: str) -> None:
-        """Write the bundle of this session (re-checks included) through the main window."""
+        """Write this guide's bundle (its re-checks included, the guide's picture as what was seen)."""
         if self.report is not None:
-            self.main.export_bundle(path, self.report)
+            self.host.export_bundle(path, self.report, self.grab(), self)
+
+    def export_bundle_dialog(self) -> None:
+        """Ask where, then write this guide's bundle."""
+        self.host.export_bundle_dialog_for(self.report, self.grab(), self)
+
+    @Slot(object, str, str)
+    def _bundle_written(self, owner: object, path: str, reference: str) -> None:
+        if owner is self:
+            self.finish.show_saved(path, reference)
+
+    @Slot(object, str)
+    def _bundle_failed(self, owner: object, sentence: str) -> None:
+        if owner is self:
+            self.finish.show_problem(sentence)
 
     def reject(self) -> None:
-        """Closing the guide stops a check that is running."""
-        if self.task is not None:
-            self.task.cancel()
-        self.main.pool.waitForDone(5000)
+        """Closing the guide stops its own check (the main window's goes on); nothing waits here."""
+        if self.running:
+            self.session.cancel()
         super().reject()
 
 
 class ChoosePage(QWizardPage):
     """Step 1: the environment and the application."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: GuideHost) -> None:
         super().__init__()
         self.setSubTitle(
             "Choose the environment and the application you use. If you are not sure, ask the person "
@@ -177,9 +283,10 @@ class ChoosePage(QWizardPage):
         for env in window.catalog.environments.values():
             self.environment.addItem(env.name, env.id)
         self.environment.currentIndexChanged.connect(self._fill_applications)
-        self.environment.setCurrentIndex(max(0, self.environment.findData(window.environment.currentData())))
+        env_id, app_id = window.chosen()
+        self.environment.setCurrentIndex(max(0, self.environment.findData(env_id)))
         self._fill_applications()
-        self.application.setCurrentIndex(max(0, self.application.findData(window.application.currentData())))
+        self.application.setCurrentIndex(max(0, self.application.findData(app_id)))
         form = QFormLayout(self)
         form.addRow("Environment:", self.environment)
         form.addRow("Application:", self.application)
@@ -229,14 +336,7 @@ class CheckPage(QWizardPage):
         elif isinstance(event, RunFinished):
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
-            problems = len([t for t in event.report.targets if t.verdict is not Verdict.READY])
-            if problems:
-                self.result.setText(
-                    f"{problems} address{'es have' if problems != 1 else ' has'} problems. "
-                    "Press Next to go through them one by one."
-                )
-            else:
-                self.result.setText("This computer is ready for TLS 1.2. Press Next to finish.")
+            self.result.setText(check_result_text(event.report))
 
     def show_problem(self, sentence: str) -> None:
         """The check could not start."""
@@ -246,17 +346,32 @@ class CheckPage(QWizardPage):
 
     def isComplete(self) -> bool:
         """Next is possible once a check has finished."""
-        return self.guide.report is not None and self.guide.task is None
+        return self.guide.report is not None and not self.guide.running
 
 
-class ProblemPage(QWizardPage):
-    """One address with problems: what it means, what to do, and a re-check of only this address."""
+def check_result_text(report: RunReport) -> str:
+    """What the check found, from the report's own verdict: "ready" only when the whole report says so."""
+    computer = len(computer_problems(report))
+    addresses = len([t for t in report.targets if t.verdict is not Verdict.READY])
+    if report.cancelled:
+        return "The check was cancelled. Press Check now to start again."
+    if report.verdict is Verdict.READY:
+        return "This computer is ready for TLS 1.2. Press Next to finish."
+    parts = []
+    if computer:
+        parts.append(f"this computer has {computer} problem{'s' if computer != 1 else ''}")
+    if addresses:
+        parts.append(f"{addresses} address{'es have' if addresses != 1 else ' has'} problems")
+    found = " and ".join(parts) or "some things could not be checked"
+    return f"{found[0].upper()}{found[1:]}. Press Next to go through them one by one."
 
-    def __init__(self, wizard: GuidedTroubleshooting, target: TargetReport) -> None:
+
+class _StepPage(QWizardPage):
+    """A problem's page: what it means and what to do, a button to check again, and what that found."""
+
+    def __init__(self, wizard: GuidedTroubleshooting) -> None:
         super().__init__()
         self.guide = wizard
-        self.target = target
-        self.setSubTitle(f"{target.target.name} ({target.target.address.url})")
         self.text = QLabel()
         self.text.setAccessibleName("Problem explanation")
         self.text.setWordWrap(True)
@@ -271,22 +386,71 @@ class ProblemPage(QWizardPage):
         layout.addWidget(self.again)
         layout.addWidget(self.status)
         self.again.clicked.connect(self._check_again)
+
+    def _check_again(self) -> None:
+        raise NotImplementedError
+
+    def show_problem(self, sentence: str) -> None:
+        """The re-check could not start."""
+        self.status.setText(sentence)
+        self.status.setStyleSheet(f"color: {problem_text_colour(self)};")
+
+
+class ComputerPage(_StepPage):
+    """One problem of this computer as a whole (the ADS client, Windows' settings, Java, the proxy, the clock,
+    the certificate file), with a re-check of this computer alone."""
+
+    def __init__(self, wizard: GuidedTroubleshooting, finding: Finding) -> None:
+        super().__init__(wizard)
+        self.finding = finding
+        place = "Your certificate file" if finding in (wizard.report.findings if wizard.report else ()) else ""
+        self.setSubTitle(f"This computer: {place or CHECK_LABELS.get(finding.check, finding.check.value)}")
+        self.text.setText(_finding_html(finding))
+
+    def _check_again(self) -> None:
+        if self.guide.run_check(only=(NOT_AN_ADDRESS,), page=self):
+            self.status.setText("Checking this computer again...")
+            self.status.setStyleSheet("")
+
+    def show_result(self, report: RunReport) -> None:
+        """After the re-check: is this problem still there?"""
+        still = [f for f in computer_problems(report) if f.code is self.finding.code]
+        if not still:
+            self.status.setText("Fixed: this problem is gone. Press Next.")
+            self.status.setStyleSheet("color: #1e8e3e; font-weight: bold;")
+            self.text.setText("<p>Nothing needs attention here any more.</p>")
+        else:
+            self.finding = still[0]
+            self.text.setText(_finding_html(still[0]))
+            self.status.setText("Still a problem. Try the step again, or press Next and send the diagnostic bundle.")
+            self.status.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
+
+
+def _finding_html(f: Finding) -> str:
+    words = explain(f)
+    return (
+        f"<p><b>{html.escape(words.title)}</b> <small>[{f.code.value}]</small><br>"
+        f"{html.escape(words.explanation)}</p><p><b>What to do:</b> {html.escape(words.action)}</p>"
+    )
+
+
+class ProblemPage(_StepPage):
+    """One address with problems: what it means, what to do, and a re-check of only this address."""
+
+    def __init__(self, wizard: GuidedTroubleshooting, target: TargetReport) -> None:
+        super().__init__(wizard)
+        self.target = target
+        self.setSubTitle(f"{target.target.name} ({target.target.address.url})")
         self._describe(target)
 
     def _describe(self, target: TargetReport) -> None:
-        parts = []
-        for f in sorted(target.problems, key=lambda f: -STATUS_RANK[f.status]):
-            words = explain(f)
-            parts.append(
-                f"<p><b>{html.escape(words.title)}</b> <small>[{f.code.value}]</small><br>"
-                f"{html.escape(words.explanation)}</p><p><b>What to do:</b> {html.escape(words.action)}</p>"
-            )
+        parts = [_finding_html(f) for f in sorted(target.problems, key=lambda f: -STATUS_RANK[f.status])]
         self.text.setText("".join(parts) or "<p>This address could not be checked.</p>")
 
     def _check_again(self) -> None:
-        self.status.setText("Checking this address again...")
-        self.status.setStyleSheet("")
-        self.guide.run_check(only=(self.target.target.id,), page=self)
+        if self.guide.run_check(only=(self.target.target.id,), page=self):
+            self.status.setText("Checking this address again...")
+            self.status.setStyleSheet("")
 
     def show_result(self, fresh: TargetReport) -> None:
         """The result of the re-check."""
@@ -303,11 +467,6 @@ class ProblemPage(QWizardPage):
             )
             self.status.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
             self._describe(fresh)
-
-    def show_problem(self, sentence: str) -> None:
-        """The re-check could not start."""
-        self.status.setText(sentence)
-        self.status.setStyleSheet(f"color: {problem_text_colour(self)};")
 
 
 class FinishPage(QWizardPage):
@@ -327,39 +486,63 @@ class FinishPage(QWizardPage):
         self.reference.setFont(font)
         self.export = QPushButton("Export diagnostic bundle...")
         self.export.setAccessibleName("Guided export diagnostic bundle")
+        self.saved = QLabel()
+        self.saved.setAccessibleName("Guided bundle saved")
+        self.saved.setWordWrap(True)
+        self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(self.reference)
         layout.addWidget(self.export)
+        layout.addWidget(self.saved)
         layout.addStretch(1)
         self.export.clicked.connect(self._export)
 
     def initializePage(self) -> None:
-        """Sum up when the page is shown."""
+        """Sum up when the page is shown, from the report's own verdict (re-checks included)."""
         report = self.guide.report
-        remaining = self.guide.remaining()
         if report is None:
             return
-        if not remaining:
+        self.saved.clear()
+        if report.verdict is Verdict.READY:
             self.text.setText("This computer is ready for TLS 1.2 for everything checked. You can close this guide.")
             self.reference.setText(f"Reference {report.reference}")
             self.export.hide()
             return
         code = encode(SupportSummary.from_report(report))
-        noun = "address still has" if len(remaining) == 1 else "addresses still have"
+        remaining, computer = self.guide.remaining(), self.guide.remaining_computer()
+        parts = []
+        if computer:
+            parts.append(f"this computer still has {len(computer)} problem{'s' if len(computer) != 1 else ''}")
+        if remaining:
+            noun = "address still has" if len(remaining) == 1 else "addresses still have"
+            parts.append(f"{len(remaining)} {noun} problems")
+        found = " and ".join(parts) or "some things could not be checked"
         self.text.setText(
-            f"{len(remaining)} {noun} problems. Export the diagnostic bundle and send it to the person helping "
+            f"{found[0].upper()}{found[1:]}. Export the diagnostic bundle and send it to the person helping "
             f"you, and read out this reference (and the support code {code}):"
         )
         self.reference.setText(report.reference)
         self.export.show()
 
     def _export(self) -> None:
-        self.guide.main.export_bundle_dialog_for(self.guide.report)
+        self.guide.export_bundle_dialog()
+
+    def show_saved(self, path: str, reference: str) -> None:
+        """The bundle is written: where, and the reference it carries (the one to read out)."""
+        self.saved.setStyleSheet("")
+        self.saved.setText(
+            f"Saved: {path}\nIt carries the reference {reference}. Send this file to the person helping you."
+        )
+
+    def show_problem(self, sentence: str) -> None:
+        """The bundle could not be written."""
+        self.saved.setText(sentence)
+        self.saved.setStyleSheet(f"color: {problem_text_colour(self)};")
 
 
-def open_guide(window: MainWindow) -> GuidedTroubleshooting:
+def open_guide(window: GuideHost, parent: QWidget | None = None) -> GuidedTroubleshooting:
     """Open the guide beside the main window (not modal, so both stay visible)."""
-    guide = GuidedTroubleshooting(window)
+    guide = GuidedTroubleshooting(window, parent)
     guide.show()
     return guide

@@ -63,10 +63,12 @@ from app.gui.details import DetailsPanel
 from app.gui.guided import GuidedTroubleshooting, open_guide
 from app.gui.preferences import Preferences
 from app.gui.results import ROLE, ResultsTree
+from app.gui.session import CheckSession
 from app.gui.settings_dialog import SettingsDialog
 from app.gui.status import CHECK_LABELS, State, problem_text_colour
-from app.gui.worker import BundleSignals, BundleTask, CheckRequest, CheckTask, TaskSignals
+from app.gui.worker import CheckRequest
 
+BUSY_SENTENCE = "A check is already running in Guided troubleshooting. Wait for it to end, then press Check again."
 DEVELOPER_SITE = "https://developer.caiso.com"
 SYSTEM_ACCESS_DOCUMENT = "http://www.caiso.com/Documents/SystemAccessInformation_MarketParticipants.pdf"
 IDLE_TEXT = "Choose where you connect, then press Check connection."
@@ -85,24 +87,20 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.catalog = catalog
         self.preferences = preferences
-        self.pool = QThreadPool(self)
-        self.task: CheckTask | None = None
-        self._finished_task: CheckTask | None = None  # kept until its pool thread has surely let go
+        self.session = CheckSession(catalog, self)  # runs every check and bundle, for this window and the guide
+        self._running = False  # a check of this window's own runs
         self._pending: deque[object] = deque()  # results received, not yet shown
         self._targets_done: set[str] = set()  # endpoints whose final report is received
         self._worker_done = False
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._apply_pending)
-        self.bundle_signals = BundleSignals(self)
-        self.bundle_signals.written.connect(self.bundle_written)
-        self.bundle_signals.failed.connect(self.bundle_failed)
-        self.bundle_written.connect(self._bundle_written)
-        self.bundle_failed.connect(self._bundle_not_written)
-        self.signals = TaskSignals(self)
-        self.signals.progress.connect(self._on_event)
-        self.signals.failed.connect(self._on_failed)
-        self.signals.done.connect(self._on_done)
+        self.session.bundle_written.connect(self._session_bundle_written)
+        self.session.bundle_failed.connect(self._session_bundle_failed)
+        self.session.progress.connect(self._session_event)
+        self.session.failed.connect(self._session_failed)
+        self.session.finished.connect(self._session_finished)
+        self.session.busy_changed.connect(self._busy_changed)
         self.last_report: RunReport | None = None
         self.guide: GuidedTroubleshooting | None = None
         self.proxy_password = ""  # for this session only: never stored
@@ -490,7 +488,16 @@ class MainWindow(QMainWindow):
 
     def is_running(self) -> bool:
         """True while a check runs."""
-        return self.task is not None
+        return self._running
+
+    @property
+    def pool(self) -> QThreadPool:
+        """The session's worker threads."""
+        return self.session.pool
+
+    def chosen(self) -> tuple[str, str]:
+        """The environment and application chosen (for the guide's first step)."""
+        return self.environment.currentData() or "", self.application.currentData() or ""
 
     def request(self) -> CheckRequest:
         """What the pickers say. Raises InputError for a typed address that cannot be used."""
@@ -532,6 +539,9 @@ class MainWindow(QMainWindow):
         """Start checking in a worker thread (does nothing while a check runs)."""
         if self.is_running():
             return
+        if self.session.busy:  # the guide's check: one at a time, and the window never waits for it
+            self._show_input_problem(BUSY_SENTENCE)
+            return
         try:
             request = self.request()
         except InputError as exc:
@@ -539,26 +549,45 @@ class MainWindow(QMainWindow):
             return
         self.input_problem.hide()
         self._remember_choice()
-        self.pool.waitForDone()  # the previous task has returned already; this only makes it certain
-        self._finished_task = None
         self._targets_done.clear()
-        self.task = CheckTask(request, self.catalog, self.signals)
+        if not self.session.start(request, self):
+            return
+        self._running = True
         self.last_report = None
         self.results.clear()
         self.details.show_hint("Checking...")
         self.progress.setRange(0, 0)  # busy until the targets are known
         self.verdict.show_state(State.RUNNING, "Checking...")
-        self.check_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.pool.start(self.task)
 
     def cancel_check(self) -> None:
         """Stop the running check (within about 50 ms)."""
-        if self.task is not None:
-            self.task.cancel()
+        if self._running:
+            self.session.cancel()
             self.verdict.show_state(State.UNKNOWN, "Cancelling...")
 
+    @Slot(object, object)
+    def _session_event(self, owner: object, event: object) -> None:
+        if owner is self:
+            self._on_event(event)
+
+    @Slot(object, str)
+    def _session_failed(self, owner: object, sentence: str) -> None:
+        if owner is self:
+            self._on_failed(sentence)
+
     @Slot(object)
+    def _session_finished(self, owner: object) -> None:
+        if owner is self:
+            self._on_done()
+
+    @Slot(bool)
+    def _busy_changed(self, busy: bool) -> None:
+        """Every Check button follows the one check of the program."""
+        self.check_button.setEnabled(not busy)
+        if not busy and self.input_problem.text() == BUSY_SENTENCE:
+            self.input_problem.hide()  # the other check is over: what stopped this one no longer holds
+
     def _on_event(self, event: object) -> None:
         # Only queue it: a burst of results (many checks finishing together) is applied a frame at a time.
         self._pending.append(event)
@@ -645,8 +674,8 @@ class MainWindow(QMainWindow):
 
     def _end_check(self) -> None:
         self._worker_done = False
-        self._finished_task, self.task = self.task, None
-        self.check_button.setEnabled(True)
+        self._running = False
+        self.check_button.setEnabled(not self.session.busy)
         self.cancel_button.setEnabled(False)
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
@@ -723,27 +752,37 @@ class MainWindow(QMainWindow):
         """Ask where to save the diagnostic bundle of the last run, then write it."""
         self.export_bundle_dialog_for(self.last_report)
 
-    def export_bundle_dialog_for(self, report: RunReport | None) -> None:
-        """Ask where to save the diagnostic bundle of ``report``, then write it."""
+    def export_bundle_dialog_for(
+        self, report: RunReport | None, picture: QPixmap | None = None, owner: object | None = None
+    ) -> None:
+        """Ask where to save the diagnostic bundle of ``report``, then write it (see :meth:`export_bundle`)."""
         if report is None:
             return
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         suggested = str(Path(folder) / default_bundle_name(report))
         path, _ = QFileDialog.getSaveFileName(self, "Export diagnostic bundle", suggested, "Zip files (*.zip)")
         if path:
-            self.export_bundle(path, report)
+            self.export_bundle(path, report, picture, owner)
 
     def open_guide(self) -> GuidedTroubleshooting:
         """Start guided troubleshooting (step by step, for a help-desk call)."""
         if self.guide is None or not self.guide.isVisible():
-            self.guide = open_guide(self)
+            self.guide = open_guide(self, self)
         self.guide.raise_()
         return self.guide
 
-    def export_bundle(self, path: str, report: RunReport | None = None) -> None:
-        """Write the bundle for ``report`` (the last run by default) in a worker; the window's picture is taken
-        here, on the GUI thread. ``bundle_written`` or ``bundle_failed`` follows."""
+    def export_bundle(
+        self,
+        path: str,
+        report: RunReport | None = None,
+        picture: QPixmap | None = None,
+        owner: object | None = None,
+    ) -> None:
+        """Write the bundle for ``report`` (the last run by default) in a worker, with ``picture`` (this window
+        by default, taken here on the GUI thread) as what the user saw. ``bundle_written`` or ``bundle_failed``
+        follows; the session tells ``owner`` (the guide, say) too."""
         report = report or self.last_report
+        owner = owner if owner is not None else self
         if report is None:
             return
         try:
@@ -751,7 +790,7 @@ class MainWindow(QMainWindow):
                 path if path.lower().endswith(".zip") or Path(path).is_dir() else path + ".zip", report
             )
         except InputError as exc:
-            self.bundle_failed.emit(str(exc))
+            self._session_bundle_failed(owner, str(exc))
             return
         env = self.catalog.environments.get(report.environment)
         context = BundleContext(
@@ -764,21 +803,23 @@ class MainWindow(QMainWindow):
                 "client_certificate": self._certificate_fact(),
                 "ads_client_version": self.ads_version.text().strip() or None,
             },
-            window_png=_png(self.grab()),
+            window_png=_png(picture if picture is not None else self.grab()),
             qt_version=qVersion(),
         )
         self.statusBar().showMessage("Writing the diagnostic bundle...")
-        self.pool.start(BundleTask(target, report, context, self.bundle_signals))
+        self.session.export_bundle(target, report, context, owner)
 
-    @Slot(str)
-    def _bundle_written(self, path: str) -> None:
-        reference = self.last_report.reference if self.last_report else ""
+    @Slot(object, str, str)
+    def _session_bundle_written(self, _owner: object, path: str, reference: str) -> None:
         self.statusBar().showMessage(f"Diagnostic bundle saved: {path} (reference {reference})", 15000)
+        self.bundle_written.emit(path)
 
-    @Slot(str)
-    def _bundle_not_written(self, sentence: str) -> None:
+    @Slot(object, str)
+    def _session_bundle_failed(self, owner: object, sentence: str) -> None:
+        self.bundle_failed.emit(sentence)
+        if owner is self:
+            self._show_input_problem(sentence)
         self.statusBar().showMessage(sentence, 15000)
-        self._show_input_problem(sentence)
 
     def open_log_folder(self) -> None:
         """Show the folder with the program's log files."""
@@ -814,11 +855,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Cancel a running check, wait for the worker, remember the window, then close."""
-        if self.task is not None:
-            self.task.cancel()
         if self.guide is not None:
             self.guide.reject()
-        self.pool.waitForDone(5000)
+        self.session.shut_down(5000)
         self._remember_choice()
         self.preferences.geometry = self.saveGeometry()
         self.preferences.save()

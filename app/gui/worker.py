@@ -27,6 +27,7 @@ from app.core.plan import plan_targets
 from app.core.proxy import ProxySettings, parse_proxy
 from app.core.runner import Run, RunEvent
 from app.core.tls_contexts import load_trust_file
+from app.lab import shared_lab
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class CheckTask(QRunnable):
             proxy=proxy,
             computer=ComputerSettings(ads_version=r.ads_version, java=True, os_stack=True),
         )
-        targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls, only=r.only)
+        targets = plan_targets(self.catalog, r.env_id or None, r.app_ids, r.urls, only=r.only, lab_provider=shared_lab)
         with self._lock:
             if self._cancel.is_set():
                 return

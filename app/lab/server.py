@@ -24,9 +24,9 @@ from urllib.parse import unquote, urlsplit
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.core.keyload import load_cert_and_key
+from app.core.scenarios import BY_NUMBER, SCENARIOS, Behaviour, Scenario
 from app.core.tls_contexts import TrustAnchors
 from app.lab.pki import Issued, LabPki, self_signed
-from app.lab.scenarios import BY_NUMBER, SCENARIOS, Behaviour, Scenario
 
 LAB_HOST = "127.0.0.1"
 ISSUER = "issuer"  # the lab's one plain-HTTP helper: its authority's web server (certificates, lists, OCSP)

@@ -378,8 +378,8 @@ def pe_machine(path: Path) -> str:
 def compare_with_scenarios(report: dict[str, object], log: Log) -> str:
     """Every practice scenario's promised codes, in a report made under Wine (the known limits excepted)."""
     sys.path.insert(0, str(ROOT))
+    from app.core.scenarios import SCENARIOS
     from app.core.system import WINE_TRUSTS_UNKNOWN_ROOTS
-    from app.lab.scenarios import SCENARIOS
     from app.selftest import NEEDS_AN_HONEST_ROOT_CHECK
 
     targets = report["targets"]
