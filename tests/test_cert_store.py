@@ -182,6 +182,16 @@ def test_windows_answer_is_the_certificates_verdict(result, cas, code):
         assert result.message[:30] in finding.details  # Windows' own words, for support
 
 
+def test_let_in_without_access_is_said_as_for_a_file():
+    assert isinstance(STORE_CERT, ClientCertificate)
+    found = store_certificate_findings(TARGET, CurlResult(0, "403", "", "Forbidden"), STORE_CERT, True, ISO_CA)
+    assert [(f.check, f.code) for f in found] == [
+        (Check.CLIENT_CERT, Code.CLIENT_CERT_OK),
+        (Check.HTTP, Code.HTTP_FORBIDDEN),
+    ]
+    assert "User Access Administrator" in words_for(found[1].code, found[1].params).action
+
+
 def test_a_refusal_is_never_read_as_not_asked():
     """A server that asks only optionally (nothing seen without the certificate) and refuses Windows' one."""
     assert isinstance(STORE_CERT, ClientCertificate)

@@ -262,7 +262,9 @@ def test_decode_expands_a_support_code():
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", data["reference"])
     code, out, err = run("decode", *data["support_code"].split("-"))
     assert code == 0, err
-    assert "6 addresses checked, 6 with problems" in out
-    assert "[TCP_REFUSED]" in out and "What to do:" in out and "?" not in out.replace("(see the report)", "")
+    assert "6 addresses checked." in out and len(data["support_code"].replace("-", "")) <= 12
+    assert "[TCP_REFUSED]" in out and "What to do:" in out and "?" not in out
+    for stand_in in ("that server", "(see the report)", "(other names)"):  # it reads without the run's details
+        assert stand_in not in out
     code, _, err = run("decode", data["support_code"][:-1] + ("2" if data["support_code"][-1] != "2" else "3"))
     assert code == 2 and "does not add up" in err and "Traceback" not in err

@@ -1,6 +1,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from app.core.findings import STATUS_OF, Check, Code, Finding, Status, Verdict, overall_verdict, verdict_of
 from app.core.resources import resource_path
 from app.core.words import load_words, placeholders, words_for
@@ -143,3 +145,43 @@ def test_verdicts():
 
 def test_missing_parameter_shows_a_question_mark_not_an_error():
     assert "?" in words_for(Code.CERT_EXPIRED, {}).explanation
+
+
+GRADE = 8.0  # school grade: what a person with no IT background reads without help
+
+
+def reading_grade(text: str) -> float:
+    """The Flesch-Kincaid grade of ``text``, syllables counted by pyphen's English hyphenation (as textstat 0.7
+    does, offline): 0.39 x words per sentence + 11.8 x syllables per word - 15.59."""
+    import re
+
+    pyphen = pytest.importorskip("pyphen")  # a test tool, not under Wine (the words are the same there)
+    hyphenate = pyphen.Pyphen(lang="en_US")
+    sentences = [s for s in re.split(r"[.!?]+(?:\s|$)", text) if s.strip()]
+    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9'-]*", text)
+    syllables = sum(len(hyphenate.positions(w)) + 1 for w in words)
+    return 0.39 * len(words) / max(1, len(sentences)) + 11.8 * syllables / max(1, len(words)) - 15.59
+
+
+def test_reading_grade_counts_as_expected():
+    assert reading_grade("The cat sat on the mat.") < 2
+    long = "Notwithstanding considerable organizational complexity, authentication infrastructure necessitates interoperability."
+    assert reading_grade(long) > 20
+
+
+def test_every_finding_reads_at_grade_8_or_lower():
+    """Title, explanation and action together, for every code and every variant, placeholders as one short word."""
+    import re
+    import tomllib
+
+    from app.core.resources import resource_path
+
+    table = tomllib.loads(resource_path("explanations.toml").read_text(encoding="utf-8"))
+    too_hard = {}
+    for code, words in table.items():
+        for name, entry in [(code, words), *((f"{code}.{k}", v) for k, v in words.items() if isinstance(v, dict))]:
+            text = f"{entry['title'].rstrip('.')}. {entry['explanation']} {entry['action']}"
+            grade = reading_grade(re.sub(r"\{[a-z_]+\}", "it", text))
+            if grade > GRADE:
+                too_hard[name] = round(grade, 1)
+    assert not too_hard, f"above school grade {GRADE:g}: {too_hard}"

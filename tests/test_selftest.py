@@ -55,8 +55,8 @@ def test_self_test_fails_when_resources_are_missing(tmp_path, monkeypatch: pytes
 
 def test_self_test_fails_when_a_finding_goes_missing(monkeypatch: pytest.MonkeyPatch):
     # The engine step compares each lab server's findings with its scenario's promise.
-    from app.core.findings import Code
     from app.core import scenarios
+    from app.core.findings import Code
 
     changed = tuple(
         scenarios.Scenario(s.name, s.behaviour, (*s.expect, Code.CERT_EXPIRED), s.http_status)

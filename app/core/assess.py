@@ -368,6 +368,8 @@ def http_findings(probes: ProbeSet, host: str) -> list[Finding]:
         elif answer.status == 403:
             code = Code.HTTP_FORBIDDEN
             params["with_cert"] = "yes" if probes.client_cert_given else "no"
+            if not probes.client_cert_given:
+                params["variant"] = "no_cert"  # the words say what to do without one, not "if you used one"
         elif answer.status == 404:
             code = Code.HTTP_NOT_FOUND
         else:

@@ -274,7 +274,12 @@ class EndpointCheck:
         facts.chain = chain
         facts.trust = trust
         self._done(Check.CERTIFICATE, findings, cert)
-        self._done(Check.HTTP, findings, assess.http_findings(probes, address.host))
+        http = assess.http_findings(probes, address.host)
+        if self._store_cert() is not None:
+            # This program asked without the certificate, which Windows alone presents: its 403 is the answer
+            # to no certificate. Windows' own answer (below) says whether the certificate gets access.
+            http = [f for f in http if f.code is not Code.HTTP_FORBIDDEN]
+        self._done(Check.HTTP, findings, http)
         client = assess.client_cert_findings(probes, address.host)
         store_cert = self._store_cert()
         if store_cert is None:
@@ -304,7 +309,9 @@ class EndpointCheck:
                     self._why_not_windows(),
                 )
             )
-            self._done(Check.CLIENT_CERT, findings, found)
+            self._done(Check.CLIENT_CERT, findings, [f for f in found if f.check is Check.CLIENT_CERT])
+            if any(f.check is Check.HTTP for f in found):
+                self._done(Check.HTTP, findings, [f for f in found if f.check is Check.HTTP])
         if os_stack is not None and curl_result is not None:
             asked = any(f.code.value in CLIENT_CERT_ASKED for f in findings)
             accepted = any(f.code is Code.CLIENT_CERT_OK for f in findings)

@@ -1,12 +1,16 @@
 """Run references and support codes: short strings a person can read aloud over the phone.
 
 A *reference* names one run (``K7QM-3XPA``): it is in the window, the reports and the bundle's file name.
-A *support code* packs the run's verdict and the failing finding codes of each address, so a help desk can
-expand it into the same plain explanations with ``tls-readiness decode CODE``.
+A *support code* says, in at most 12 characters whatever the number of addresses, the run's verdict, how
+many addresses were checked, how many kinds of problem there were and the most important of them, so a help
+desk can expand it into plain words with ``tls-readiness decode CODE``; the full detail travels in the
+diagnostic bundle, found by the reference.
 
 Both use an alphabet without look-alikes (no 0/O, 1/I/L, U/V). A support code is a list of small numbers
 written in base 30 (a digit from the first half ends a number, one from the second half continues it),
-followed by a check character, in groups of four.
+followed by a check character, in groups of four. The numbers of the finding codes are frozen
+(``docs/code-numbers.txt``), so a code made by an older version still decodes; so do the longer codes of the
+first format, which listed every address.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ import secrets
 from dataclasses import dataclass
 
 from app.core.errors import InputError
-from app.core.findings import CODE_NUMBERS, Code, Status, Verdict
+from app.core.findings import CODE_NUMBERS, STATUS_OF, Code, Status, Verdict
 from app.core.model import RunReport
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # 30 characters: no 0/O, 1/I/L, U (V)
 _BASE = len(ALPHABET)
 _HALF = _BASE // 2
-FORMAT = 1
+FORMAT = 2
+MAX_KINDS = 14  # "14 or more kinds of problem": the count takes one character
 _VERDICTS = (Verdict.READY, Verdict.ACTION_NEEDED, Verdict.COULD_NOT_CHECK)
 _CODE_OF_NUMBER = {n: c for c, n in CODE_NUMBERS.items()}
 SUPPORTED_STATUSES = (Status.FAIL, Status.ERROR)
@@ -38,6 +43,9 @@ def new_reference() -> str:
     return f"{letters[:4]}-{letters[4:]}"
 
 
+MAX_LENGTH = 12  # characters of a support code (its check character included; not its dashes)
+
+
 @dataclass(frozen=True)
 class SupportSummary:
     """What a support code says.
@@ -45,26 +53,34 @@ class SupportSummary:
     Attributes:
         verdict: the run's verdict.
         targets: how many addresses were checked.
-        problems: for each address with a failing finding, its position in the run (1 = first; 0 = the run
-            itself, such as the client certificate file) and its failing codes, both in ascending order.
+        causes: the most important kinds of problem (failing and could-not-check codes), most important first:
+            what fits in the code.
+        kinds: how many kinds of problem the run had in all (``len(causes)`` or more).
     """
 
     verdict: Verdict
     targets: int
-    problems: tuple[tuple[int, tuple[Code, ...]], ...] = ()
+    causes: tuple[Code, ...] = ()
+    kinds: int = 0
 
     @classmethod
     def from_report(cls, report: RunReport) -> SupportSummary:
-        """The summary of a run: failing and could-not-check findings per address."""
-        problems: list[tuple[int, tuple[Code, ...]]] = []
-        run_codes = _failing((*report.findings, *report.computer))
-        if run_codes:
-            problems.append((0, run_codes))
-        for position, target in enumerate(report.targets, start=1):
-            codes = _failing(target.findings)
-            if codes:
-                problems.append((position, codes))
-        return cls(report.verdict, len(report.targets), tuple(problems))
+        """The summary of a run, its causes in order of importance: a failure before what could not be checked,
+        then a problem of this computer (or the certificate file) before one of addresses, then the one that
+        touches more addresses, then the lower code number."""
+        reach: dict[Code, int] = {}
+        own = set(_failing((*report.findings, *report.computer)))
+        for target in report.targets:
+            for code in _failing(target.findings):
+                reach[code] = reach.get(code, 0) + 1
+        every = own | set(reach)
+        ranked = sorted(
+            every,
+            key=lambda c: (STATUS_OF[c] is not Status.FAIL, c not in own, -reach.get(c, 0), CODE_NUMBERS[c]),
+        )
+        return cls(
+            report.verdict, len(report.targets), _fitting(report.verdict, len(report.targets), ranked), len(every)
+        )
 
 
 def _failing(findings: object) -> tuple[Code, ...]:
@@ -72,18 +88,35 @@ def _failing(findings: object) -> tuple[Code, ...]:
     return tuple(sorted(codes, key=CODE_NUMBERS.__getitem__))
 
 
+def _head(verdict: Verdict, targets: int, kinds: int) -> list[int]:
+    return [FORMAT * len(_VERDICTS) + _VERDICTS.index(verdict), targets, min(kinds, MAX_KINDS)]
+
+
+def _fitting(verdict: Verdict, targets: int, ranked: list[Code]) -> tuple[Code, ...]:
+    """As many of the ranked causes as the code has room for, in their order."""
+    used = sum(len(_write_number(n)) for n in _head(verdict, targets, len(ranked)))
+    kept: list[Code] = []
+    for code in ranked:
+        size = len(_write_number(CODE_NUMBERS[code]))
+        if used + size > MAX_LENGTH - 1:  # the check character takes the last place
+            break
+        kept.append(code)
+        used += size
+    return tuple(kept)
+
+
 def encode(summary: SupportSummary) -> str:
-    """The support code for a summary."""
-    numbers = [FORMAT, _VERDICTS.index(summary.verdict), summary.targets, len(summary.problems)]
-    for position, codes in summary.problems:
-        numbers += [position, len(codes), *(CODE_NUMBERS[c] for c in codes)]
+    """The support code for a summary (at most :data:`MAX_LENGTH` characters, in groups of four)."""
+    causes = _fitting(summary.verdict, summary.targets, list(summary.causes))
+    numbers = [*_head(summary.verdict, summary.targets, max(summary.kinds, len(summary.causes)))]
+    numbers += [CODE_NUMBERS[c] for c in causes]
     body = "".join(_write_number(n) for n in numbers)
     body += ALPHABET[_check(body)]
     return "-".join(body[i : i + 4] for i in range(0, len(body), 4))
 
 
 def decode(text: str) -> SupportSummary:
-    """Read a support code back. Raises :class:`SupportCodeError` in plain words."""
+    """Read a support code back (either format). Raises :class:`SupportCodeError` in plain words."""
     cleaned = "".join(ch for ch in text.upper() if ch not in " -\t\n")
     if not cleaned:
         raise SupportCodeError("The support code is empty.")
@@ -96,32 +129,49 @@ def decode(text: str) -> SupportSummary:
     if not body or ALPHABET[_check(body)] != check:
         raise SupportCodeError("The support code does not add up: a character is probably wrong or missing.")
     numbers = _read_numbers(body)
+    if numbers and numbers[0] == 1:
+        return _decode_first_format(numbers)
     try:
-        version, verdict_index, targets, count, *rest = numbers
+        head, targets, kinds, *rest = numbers
     except ValueError:
         raise SupportCodeError("The support code is too short.") from None
+    version, verdict_index = divmod(head, len(_VERDICTS))
     if version != FORMAT:
         raise SupportCodeError(f"This support code was made by another version of the program (format {version}).")
+    if len(rest) > kinds:
+        raise SupportCodeError("The support code does not hang together.")
+    return SupportSummary(_VERDICTS[verdict_index], targets, _codes(rest), kinds)
+
+
+def _codes(numbers: list[int]) -> tuple[Code, ...]:
+    try:
+        return tuple(_CODE_OF_NUMBER[n] for n in numbers)
+    except KeyError:
+        raise SupportCodeError(
+            "The support code names a problem this version of the program does not know; update it."
+        ) from None
+
+
+def _decode_first_format(numbers: list[int]) -> SupportSummary:
+    """Format 1 (before version 0.2): every address's codes, at any length."""
+    try:
+        _version, verdict_index, targets, count, *rest = numbers
+    except ValueError:
+        raise SupportCodeError("The support code is too short.") from None
     if verdict_index >= len(_VERDICTS):
         raise SupportCodeError("The support code holds an unknown verdict.")
-    problems: list[tuple[int, tuple[Code, ...]]] = []
+    causes: list[Code] = []
     for _ in range(count):
         if len(rest) < 2:
             raise SupportCodeError("The support code is too short.")
         position, k, *rest = rest
         if len(rest) < k or position > targets:
             raise SupportCodeError("The support code does not hang together.")
-        numbers_of_codes, rest = rest[:k], rest[k:]
-        try:
-            codes = tuple(_CODE_OF_NUMBER[n] for n in numbers_of_codes)
-        except KeyError:
-            raise SupportCodeError(
-                "The support code names a problem this version of the program does not know; update it."
-            ) from None
-        problems.append((position, codes))
+        found, rest = _codes(rest[:k]), rest[k:]
+        causes += [c for c in found if c not in causes]
     if rest:
         raise SupportCodeError("The support code has more in it than expected.")
-    return SupportSummary(_VERDICTS[verdict_index], targets, tuple(problems))
+    return SupportSummary(_VERDICTS[verdict_index], targets, tuple(causes), len(causes))
 
 
 def _write_number(n: int) -> str:

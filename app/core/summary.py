@@ -106,25 +106,23 @@ def _wrap(text: str, pad: str) -> list[str]:
 
 
 def render_support_code(code: str, summary: SupportSummary) -> str:
-    """A support code expanded for the help desk: the verdict, then each address's problems in plain words."""
-    with_problems = sum(1 for position, _ in summary.problems if position)
+    """A support code expanded for the help desk: the verdict, then the main problems in plain words."""
     plural = "es" if summary.targets != 1 else ""
     out = [
-        f"Support code {code}: {VERDICT_WORDS[summary.verdict].lower()}; {summary.targets} address{plural} checked, "
-        f"{with_problems} with problems.",
+        f"Support code {code}: {VERDICT_WORDS[summary.verdict].lower()}; {summary.targets} address{plural} checked.",
         "",
     ]
-    if not summary.problems:
+    if not summary.causes:
         out.append("No problems were recorded.")
-    for position, codes in summary.problems:
-        out.append(
-            "The run itself (your certificate file)" if position == 0 else f"Address {position} of {summary.targets}"
-        )
-        for finding_code in codes:
-            words = words_for(finding_code, GENERIC_PARAMS)
-            out.append(f"  {STATUS_WORDS[STATUS_OF[finding_code]].upper()}: {words.title} [{finding_code.value}]")
-            out += _wrap("What happened: " + words.explanation, "    ")
-            out += _wrap("What to do: " + words.action, "    ")
+    elif summary.kinds > len(summary.causes):
+        out += [f"The main problems ({len(summary.causes)} of {summary.kinds} kinds):", ""]
+    else:
+        out += ["The problems:" if len(summary.causes) > 1 else "The problem:", ""]
+    for finding_code in summary.causes:
+        words = words_for(finding_code, GENERIC_PARAMS)
+        out.append(f"  {STATUS_WORDS[STATUS_OF[finding_code]].upper()}: {words.title} [{finding_code.value}]")
+        out += _wrap("What happened: " + words.explanation, "    ")
+        out += _wrap("What to do: " + words.action, "    ")
         out.append("")
-    out.append("The report or diagnostic bundle with the same reference names each address.")
+    out.append("The diagnostic bundle with the run's reference names each address and every problem.")
     return "\n".join(out).rstrip() + "\n"

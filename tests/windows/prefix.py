@@ -43,7 +43,8 @@ PSF_SIGNER = "O=Python Software Foundation/CN=Python Software Foundation"
 # Windows-only dependencies that `pip download --platform` does not follow (their markers are evaluated for
 # this Linux host): PyInstaller's pefile and pywin32-ctypes, pytest's colorama.
 WINDOWS_ONLY = ("pefile", "pywin32-ctypes", "colorama")
-NOT_UNDER_WINE = ("ruff", "mypy")  # the linters run on Linux; their results do not depend on the platform
+# The linters and the words' reading-grade test run on Linux; their results do not depend on the platform.
+NOT_UNDER_WINE = ("ruff", "mypy", "pyphen")
 
 STAND_INS = ("icuuc.dll", "bcryptprimitives.dll")  # test-only: must never be in the frozen folder
 

@@ -298,6 +298,10 @@ def store_certificate_findings(
     if refused:
         return [Finding(Code.CLIENT_CERT_REJECTED, Check.CLIENT_CERT, params, said)]
     if result.exit_code == 0:
-        return [Finding(Code.CLIENT_CERT_OK, Check.CLIENT_CERT, params, said)]
+        accepted = Finding(Code.CLIENT_CERT_OK, Check.CLIENT_CERT, params, said)
+        if status == 403:  # let in, but without access to this application: what the user must ask for
+            access = {"host": host, "with_cert": "yes"}
+            return [accepted, Finding(Code.HTTP_FORBIDDEN, Check.HTTP, access, f"{said} with your certificate")]
+        return [accepted]
     params["why"] = _MEANINGS.get(result.exit_code, "the connection through Windows failed")
     return [Finding(Code.CLIENT_CERT_NOT_PRESENTED, Check.CLIENT_CERT, params, said)]
