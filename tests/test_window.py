@@ -466,13 +466,7 @@ def test_the_guide_tells_of_this_computers_own_problems(qtbot, window, lab):
     """An ADS client that must be upgraded: the guide is not "ready", and has a page for it, with a re-check of
     this computer alone."""
     window.ads_version.setText("6.0.10.2")
-    guide = window.open_guide()
-    qtbot.addWidget(guide)
-    guide.choose.environment.setCurrentIndex(guide.choose.environment.findData("practice"))
-    guide.choose.application.setCurrentIndex(guide.choose.application.findData("lab-access"))
-    guide.next()
-    with qtbot.waitSignal(guide.check_done, timeout=30_000):
-        qtbot.mouseClick(guide.check.button, Qt.MouseButton.LeftButton)
+    guide = _checked_guide(qtbot, window, "lab-access")
     assert guide.report is not None and guide.report.verdict is not Verdict.READY
     assert "ready" not in guide.check.result.text() and "this computer has" in guide.check.result.text().lower()
     [ads] = [p for p in guide.computer_pages() if p.finding.code is Code.ADS_CLIENT_OUTDATED]
@@ -553,3 +547,47 @@ def test_this_computer_section_and_a_proxy_from_settings(qtbot, window, lab, pre
     assert "must be upgraded" in window.details.text.toPlainText()
     stored = Path(prefs.qsettings.fileName()).read_text()
     assert "Window-Proxy-Secret" not in stored and f"127.0.0.1:{proxy.port}" in stored
+
+
+def test_one_cause_for_many_addresses_is_said_once(qtbot, window, lab, prefs, tmp_path):
+    """A proxy that wants a password stops every address: the verdict names that once, the results show it once
+    at the top with the addresses under it, and the guide has one page for it."""
+    from app.gui.guided import CausePage
+    from app.lab.proxy import PracticeProxy
+
+    proxy = PracticeProxy(username="erin", password="Grouped-Proxy-Secret").start()
+    try:
+        prefs.proxy_address = f"http://127.0.0.1:{proxy.port}"  # no password given: every address is stopped
+        window.select("practice", "lab-certificate")
+        run_to_end(qtbot, window)
+        report = window.last_report
+        assert report is not None and len(report.targets) >= 3
+        title = words_for(Code.PROXY_AUTH_REQUIRED).title
+        assert window.verdict.text().startswith(f"{title}: {len(report.targets)} of {len(report.targets)} addresses")
+        [cause] = list(window.results.causes.values())
+        assert cause.code is Code.PROXY_AUTH_REQUIRED and len(cause.targets) == len(report.targets)
+        top = window.results.topLevelItem(1)  # right under "This computer"
+        assert top.text(0).startswith(title) and top.childCount() == len(report.targets)
+        window.results.setCurrentItem(top)
+        assert "stops" in window.details.text.toPlainText() and title in window.details.text.toPlainText()
+        window.resize(1100, 760)
+        window.grab().save(str(tmp_path / "grouped.png"))
+        guide = _checked_guide(qtbot, window, "lab-certificate")
+        pages = [guide.page(i) for i in guide._problem_ids]
+        causes = [p for p in pages if isinstance(p, CausePage)]
+        assert len(causes) == 1 and not guide.problem_pages()  # one page, not one per address
+        guide.reject()
+    finally:
+        proxy.stop()
+
+
+def _checked_guide(qtbot, window, application: str):
+    """The guide opened beside the window, on the practice lab's ``application``, after its check (as pressed)."""
+    guide = window.open_guide()
+    qtbot.addWidget(guide)
+    guide.choose.environment.setCurrentIndex(guide.choose.environment.findData("practice"))
+    guide.choose.application.setCurrentIndex(guide.choose.application.findData(application))
+    guide.next()
+    with qtbot.waitSignal(guide.check_done, timeout=60_000):
+        qtbot.mouseClick(guide.check.button, Qt.MouseButton.LeftButton)
+    return guide

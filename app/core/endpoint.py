@@ -215,7 +215,7 @@ class EndpointCheck:
         self._step(Check.DNS, current)
         resolved = dns.resolve(address.host, address.port, self.budget())
         facts.addresses = tuple(a.ip for a in resolved.addresses)
-        self._done(Check.DNS, findings, assess.dns_findings(resolved))
+        self._done(Check.DNS, findings, self._dns_words(assess.dns_findings(resolved)))
         if resolved.outcome is not dns.DnsOutcome.FOUND:
             return
 
@@ -658,6 +658,15 @@ class EndpointCheck:
             client_cert_issuers=self.contexts.client_cert.issuer_names if self.contexts.client_cert else (),
             client_cert_complete=bool(self.contexts.client_cert and self.contexts.client_cert.chain_complete),
         )
+
+    def _dns_words(self, found: list[Finding]) -> list[Finding]:
+        """A name from the catalog was not typed by the user: "check it letter by letter" is not for them."""
+        if not self.target.application:
+            return found
+        return [
+            dataclasses.replace(f, params={**f.params, "variant": "catalog"}) if f.code is Code.DNS_NOT_FOUND else f
+            for f in found
+        ]
 
     def _curl_presented(self) -> bool:
         return self.presented is not None and (not self.presented.store or self._windows_presents())

@@ -35,16 +35,17 @@ def run_program(
     )
     deadline = time.monotonic() + timeout
     pending: str | None = input_text
-    while True:
-        try:
-            out, err = process.communicate(pending, timeout=SLICE)
-            break
-        except subprocess.TimeoutExpired:
-            pending = None  # the input went with the first call
-            if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
-                process.kill()
-                process.communicate()
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled from None
-                raise
+    with process:  # its pipes are closed whatever happens (a program ended early leaves none open)
+        while True:
+            try:
+                out, err = process.communicate(pending, timeout=SLICE)
+                break
+            except subprocess.TimeoutExpired:
+                pending = None  # the input went with the first call
+                if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
+                    process.kill()
+                    process.communicate()
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled from None
+                    raise
     return subprocess.CompletedProcess(list(command), process.returncode, out, err)

@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Mapping
 
 from app import __version__
+from app.core.causes import main_cause, shared_causes
 from app.core.findings import STATUS_OF, STATUS_RANK, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
@@ -26,13 +27,20 @@ def headline(report: RunReport) -> str:
         if total == 1:
             return "This computer is ready for TLS 1.2 (1 address checked)."
         return f"This computer is ready for TLS 1.2 ({total} addresses checked, all ready)."
+    computer = any(f.status is Status.FAIL for f in report.computer)
+    also = " This computer needs attention too." if computer else ""
+    cause = main_cause(report)
+    if cause is not None:  # one reason stops them all: name it once
+        count = len(cause.targets)
+        what = "need attention" if cause.status is Status.FAIL else "could not be checked"
+        return f"{explain(cause.finding).title}: {count} of {total} addresses {what}.{also}"
     if report.verdict is Verdict.ACTION_NEEDED:
-        computer = any(f.status is Status.FAIL for f in report.computer)
         if bad == 0:
             return "This computer needs attention." if computer else "Your client certificate needs attention."
-        also = " This computer needs attention too." if computer else ""
         noun = "address needs" if bad == 1 else "addresses need"
-        return f"{bad} of {total} {noun} attention.{also}"
+        shared = shared_causes(report)
+        most = f" For {len(shared[0].targets)} of them: {explain(shared[0].finding).title}." if shared else ""
+        return f"{bad} of {total} {noun} attention.{most}{also}"
     return f"{unknown} of {total} addresses could not be checked."
 
 

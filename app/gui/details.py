@@ -8,6 +8,7 @@ import html
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QToolButton, QVBoxLayout, QWidget
 
+from app.core.causes import SharedCause
 from app.core.findings import STATUS_RANK, Finding
 from app.core.model import Target, TargetReport
 from app.core.words import STATUS_WORDS, VERDICT_WORDS, explain
@@ -57,6 +58,18 @@ class DetailsPanel(QWidget):
             parts.append(_finding_html(f))
         self.text.setHtml("".join(parts))
         self.technical.setPlainText(_technical(findings))
+
+    def show_cause(self, cause: SharedCause, names: list[str]) -> None:
+        """A problem many addresses share: what it means and what to do, once, and the addresses it stops."""
+        words = explain(cause.finding)
+        listed = "".join(f"<li>{html.escape(n)}</li>" for n in names)
+        self.text.setHtml(
+            f"<h3>{html.escape(words.title)}</h3>"
+            f"<p>This one problem stops {len(names)} addresses. Fix it first: the others may then work.</p>"
+            + _finding_html(cause.finding)
+            + f"<p><b>The addresses it stops:</b></p><ul>{listed}</ul>"
+        )
+        self.technical.setPlainText(_technical((cause.finding,)))
 
     def show_target(self, report: TargetReport) -> None:
         """A summary of one endpoint: its problems in plain words, then its facts."""

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.catalog import Catalog
+from app.core.causes import SharedCause, shared_causes
 from app.core.endpoint import CheckFinished
 from app.core.errors import InputError
 from app.core.findings import STATUS_RANK, Finding, Status, Verdict
@@ -73,6 +74,9 @@ class GuideHost(Protocol):
         ...
 
 
+PROBLEMS = (Status.FAIL, Status.ERROR)
+
+
 def computer_problems(report: RunReport) -> list[Finding]:
     """What stops this computer as a whole (and the certificate file), worst first: the guide's first pages."""
     found = [f for f in (*report.findings, *report.computer) if f.status in (Status.FAIL, Status.ERROR)]
@@ -94,7 +98,7 @@ class GuidedTroubleshooting(QWizard):
         self.resize(760, 560)
         self.report: RunReport | None = None
         self.running = False
-        self._recheck_page: ProblemPage | ComputerPage | None = None
+        self._recheck_page: ProblemPage | ComputerPage | CausePage | None = None
         self.session.progress.connect(self._session_event)
         self.session.failed.connect(self._session_failed)
         self.session.finished.connect(self._session_finished)
@@ -141,7 +145,14 @@ class GuidedTroubleshooting(QWizard):
             self.removePage(page_id)
         self._problem_ids = []
         pages: list[QWizardPage] = [ComputerPage(self, f) for f in computer_problems(report)]
-        pages += [ProblemPage(self, t) for t in report.targets if t.verdict is not Verdict.READY]
+        causes = shared_causes(report)
+        pages += [CausePage(self, c) for c in causes]  # one page for a problem many addresses share
+        shared = {c.code for c in causes}
+        pages += [
+            ProblemPage(self, t)
+            for t in report.targets
+            if t.verdict is not Verdict.READY and not {f.code for f in t.problems if f.status in PROBLEMS} <= shared
+        ]
         for n, page in enumerate(pages):
             self.setPage(FIRST_PROBLEM + n, page)
             self._problem_ids.append(FIRST_PROBLEM + n)
@@ -157,7 +168,7 @@ class GuidedTroubleshooting(QWizard):
 
     # ---------------------------------------------------------------- checking
 
-    def run_check(self, only: tuple[str, ...] = (), page: ProblemPage | ComputerPage | None = None) -> bool:
+    def run_check(self, only: tuple[str, ...] = (), page: ProblemPage | ComputerPage | CausePage | None = None) -> bool:
         """Check the chosen environment and application (or only one address, or only this computer, from a
         problem page). False when it could not start: another check runs, or the window's fields are wrong."""
         if self.running:
@@ -212,7 +223,7 @@ class GuidedTroubleshooting(QWizard):
         page = self._recheck_page
         if isinstance(page, ProblemPage) and page.target.target.id in fresh:
             page.show_result(fresh[page.target.target.id])
-        elif isinstance(page, ComputerPage):
+        elif isinstance(page, ComputerPage | CausePage):
             page.show_result(self.report)
 
     @Slot(object, str)
@@ -235,6 +246,7 @@ class GuidedTroubleshooting(QWizard):
         buttons: list[QPushButton] = [self.check.button]
         buttons += [p.again for p in self.problem_pages()]
         buttons += [p.again for p in self.computer_pages()]
+        buttons += [p.again for i in self._problem_ids if isinstance(p := self.page(i), CausePage)]
         for button in buttons:
             button.setEnabled(not busy)
 
@@ -424,6 +436,48 @@ class ComputerPage(_StepPage):
             self.text.setText(_finding_html(still[0]))
             self.status.setText("Still a problem. Try the step again, or press Next and send the diagnostic bundle.")
             self.status.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
+
+
+class CausePage(_StepPage):
+    """One problem that many addresses share (the proxy, no network...): said once, with the addresses it
+    stops, and a re-check of those addresses."""
+
+    def __init__(self, wizard: GuidedTroubleshooting, cause: SharedCause) -> None:
+        super().__init__(wizard)
+        self.cause = cause
+        names = self._names()
+        self.setSubTitle(f"One problem stops {len(names)} addresses: fix it first")
+        self.text.setText(_finding_html(cause.finding) + _listed(names))
+
+    def _names(self) -> list[str]:
+        report = self.guide.report
+        known = {t.target.id: t.target.name for t in report.targets} if report else {}
+        return [known.get(t, t) for t in self.cause.targets]
+
+    def _check_again(self) -> None:
+        if self.guide.run_check(only=self.cause.targets, page=self):
+            self.status.setText(f"Checking these {len(self.cause.targets)} addresses again...")
+            self.status.setStyleSheet("")
+
+    def show_result(self, report: RunReport) -> None:
+        """After the re-check: which of its addresses still have it?"""
+        still = [
+            t.target.name
+            for t in report.targets
+            if t.target.id in self.cause.targets and any(f.code is self.cause.code for f in t.findings)
+        ]
+        if not still:
+            self.status.setText("Fixed: this problem is gone. Press Next.")
+            self.status.setStyleSheet("color: #1e8e3e; font-weight: bold;")
+            self.text.setText("<p>Nothing needs attention here any more.</p>")
+        else:
+            self.text.setText(_finding_html(self.cause.finding) + _listed(still))
+            self.status.setText(f"Still a problem for {len(still)} addresses. Try the step again, or press Next.")
+            self.status.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
+
+
+def _listed(names: list[str]) -> str:
+    return "<p><b>The addresses it stops:</b> " + html.escape(", ".join(names)) + "</p>"
 
 
 def _finding_html(f: Finding) -> str:

@@ -44,6 +44,7 @@ from app.core.addresses import parse_address
 from app.core.ads_client import MINIMUM_VERSION, VersionError, format_version, is_outdated, parse_version
 from app.core.bundle import BundleContext, default_bundle_name, resolve_bundle_path
 from app.core.catalog import Catalog
+from app.core.causes import main_cause, shared_causes
 from app.core.checks.client_cert import key_store_aliases
 from app.core.computer import cert_store
 from app.core.computer.cert_store import StoreCertificate, is_store_choice, parse_store_choice
@@ -655,9 +656,9 @@ class MainWindow(QMainWindow):
             self._select_first_problem()
         else:
             self.details.show_hint()
-            self.verdict.show_state(
-                State.UNKNOWN, "Some addresses could not be checked. Select a grey line below to read why."
-            )
+            said = headline(report) if main_cause(report) is not None else "Some addresses could not be checked."
+            self.verdict.show_state(State.UNKNOWN, said + " Select a grey line below to read why.")
+        self.results.show_causes(shared_causes(report))
         if report.findings:  # the certificate file itself
             self._show_input_problem(" ".join(f"{f.code.value}: {_title(f)}" for f in report.findings))
 
@@ -704,6 +705,11 @@ class MainWindow(QMainWindow):
         role = item.data(0, ROLE)
         if not role or role[0] == "group":
             self.details.show_hint()
+            return
+        if role[0] == "cause" and role[1] in self.results.causes:
+            cause = self.results.causes[role[1]]
+            names = [self.results.targets[t].name for t in cause.targets if t in self.results.targets]
+            self.details.show_cause(cause, names)
             return
         if role[0] == "check" and role[1] == THIS_COMPUTER:
             check = Check(role[2])

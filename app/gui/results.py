@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from app.core.causes import SharedCause
 from app.core.computer.checks import THIS_COMPUTER
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.findings import COMPUTER_CHECKS, ENDPOINT_CHECKS, STATUS_RANK, Check, Finding
@@ -40,6 +41,7 @@ class ResultsTree(QTreeWidget):
         self._computer = QTreeWidgetItem()
         self.reports: dict[str, TargetReport] = {}
         self.targets: dict[str, Target] = {}
+        self.causes: dict[str, SharedCause] = {}  # the problems many addresses share, by code
 
     def _fit_result_column(self) -> None:
         words = [*STATE_WORDS.values(), self.headerItem().text(1)]
@@ -64,6 +66,7 @@ class ResultsTree(QTreeWidget):
         self._targets.clear()
         self._findings.clear()
         self.reports.clear()
+        self.causes.clear()
         self.targets = {t.id: t for t in targets}
         computer = QTreeWidgetItem(self, ["This computer", STATE_WORDS[State.RUNNING]])
         computer.setData(0, ROLE, ("group", THIS_COMPUTER))
@@ -133,6 +136,27 @@ class ResultsTree(QTreeWidget):
             self._set(child, state_of(found), _headline(found))
             self._checks[(THIS_COMPUTER, check)] = child
         self._set(group, state_of(findings))
+
+    def show_causes(self, causes: list[SharedCause]) -> None:
+        """Each problem many addresses share, once, under "This computer", with the addresses it stops under it
+        (their own lines stay below, in their applications)."""
+        for index, cause in enumerate(causes, start=1):
+            names = [self.targets[t].name for t in cause.targets if t in self.targets]
+            item = QTreeWidgetItem([f"{_headline((cause.finding,))} ({len(names)} addresses)", ""])
+            self.insertTopLevelItem(index, item)
+            item.setData(0, ROLE, ("cause", cause.code.value))
+            self._set(item, state_of((cause.finding,)))
+            for target_id, name in zip(cause.targets, names, strict=False):
+                child = QTreeWidgetItem(item, [name, ""])
+                child.setData(0, ROLE, ("target", target_id))
+                self._set(child, state_of((cause.finding,)))
+            self.causes[cause.code.value] = cause
+        shared = {c.code for c in causes}
+        for target_id, report in self.reports.items():
+            own = {f.code for f in report.problems}
+            line = self._targets.get(target_id)
+            if line is not None and own and own <= shared:
+                line.setExpanded(False)  # said once above: its lines would repeat it
 
     def findings_of(self, target_id: str, check: Check) -> tuple[Finding, ...]:
         """The findings shown for one check."""
