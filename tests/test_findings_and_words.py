@@ -185,3 +185,15 @@ def test_every_finding_reads_at_grade_8_or_lower():
             if grade > GRADE:
                 too_hard[name] = round(grade, 1)
     assert not too_hard, f"above school grade {GRADE:g}: {too_hard}"
+
+
+def test_the_text_summary_never_cuts_a_link():
+    """Copy summary's text is pasted into e-mails: a link cut over two lines no longer opens."""
+    from app.core.ads_client import INSTALL_PAGE, MARKET_NOTICE
+    from app.core.computer.ads import ads_findings
+    from app.core.model import RunReport
+    from app.core.summary import render
+
+    report = RunReport(targets=(), computer=tuple(ads_findings("6.0.10.2", None)))
+    text = render(report)
+    assert MARKET_NOTICE in text and INSTALL_PAGE in text, text

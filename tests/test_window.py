@@ -1,6 +1,9 @@
 """The real window, offscreen, against the practice lab."""
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -591,3 +594,50 @@ def _checked_guide(qtbot, window, application: str):
     with qtbot.waitSignal(guide.check_done, timeout=60_000):
         qtbot.mouseClick(guide.check.button, Qt.MouseButton.LeftButton)
     return guide
+
+
+FIT = """
+import json, os, sys, tempfile
+width, height, scale = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+config = tempfile.mktemp(suffix=".json")
+screen = {"name": "s", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96, "logicalBaseDpi": 96}
+json.dump({"screens": [screen]}, open(config, "w"))
+os.environ["QT_QPA_PLATFORM"] = "offscreen:configfile=" + config
+os.environ["QT_SCALE_FACTOR"] = scale
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication(["fit"])
+from app.gui import create_window
+from app.gui.preferences import Preferences
+window = create_window([], Preferences(QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)))
+window.show()
+for _ in range(5):
+    app.processEvents()
+area, frame = window.screen().availableGeometry(), window.frameGeometry()
+scroller = window.centralWidget()
+print(json.dumps({"inside": area.contains(frame), "frame": [frame.width(), frame.height()],
+                  "area": [area.width(), area.height()], "scrolls": scroller.verticalScrollBar().isVisible(),
+                  "folded": not window.more_options_shown()}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "scale"),
+    # Screens less a 40-pixel taskbar, at Windows' usual scales (Windows offers 1366 x 768 no more than 150 %).
+    [(1366, 728, "1"), (1366, 728, "1.5"), (1366, 728, "2"), (1920, 1040, "1"), (1920, 1040, "1.5"), (1920, 1040, "2")],
+)
+def test_the_window_opens_inside_the_screen(width, height, scale):
+    done = subprocess.run(
+        [sys.executable, "-c", FIT, str(width), str(height), scale],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "QT_SCALE_FACTOR")},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown["inside"], shown
+    if (width, scale) != (1366, "2"):  # there the contents scroll: 683 x 364 is smaller than they can be
+        assert not shown["scrolls"], shown
+    assert shown["folded"] == (shown["area"][1] < 700), shown  # the optional inputs fold away where room is short

@@ -110,7 +110,10 @@ def _finding_lines(finding: Finding, verbose: bool, indent: int = 2) -> list[str
 
 
 def _wrap(text: str, pad: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ") or [pad]
+    # A link is never cut in two: it must still work when pasted.
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ", break_long_words=False, break_on_hyphens=False
+    ) or [pad]
 
 
 def render_support_code(code: str, summary: SupportSummary) -> str:

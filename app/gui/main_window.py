@@ -8,7 +8,9 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QBuffer,
+    QEvent,
     QIODevice,
+    QObject,
     QStandardPaths,
     Qt,
     QThreadPool,
@@ -18,11 +20,21 @@ from PySide6.QtCore import (
     Slot,
     qVersion,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFont, QGuiApplication, QKeySequence, QPixmap
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QFont,
+    QGuiApplication,
+    QKeySequence,
+    QPixmap,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
@@ -33,6 +45,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -175,6 +188,16 @@ class MainWindow(QMainWindow):
         label = QLabel("ADS client &version:")
         label.setBuddy(self.ads_version)
         form.addRow(label, ads_row)
+        # The optional inputs fold away, so the window fits small screens at large scales (1366 x 768 at 150 %).
+        self._form = form
+        self._optional_rows = (3, 4, 5)  # custom address, client certificate, ADS client version
+        self.more_options = QPushButton()
+        self.more_options.setAccessibleName("More options")
+        self.more_options.setFlat(True)
+        self.more_options.setStyleSheet("text-align: left;")
+        self.more_options.clicked.connect(lambda: self.show_more_options(not self.more_options_shown()))
+        form.addRow("", self.more_options)
+        self._more_shown = True
         choose = QGroupBox("What to check")
         choose.setLayout(form)
 
@@ -244,7 +267,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.ads_banner)
         layout.addWidget(splitter, 1)
         layout.addLayout(results_buttons)
-        self.setCentralWidget(central)
+        # Scrolled only when the window is smaller than its contents (a small screen at 200 %): it always fits.
+        self.setCentralWidget(_Scroller(central))
         for first, second in (
             (self.environment, self.application),
             (self.application, self.custom_address),
@@ -312,10 +336,39 @@ class MainWindow(QMainWindow):
         cancel_shortcut.triggered.connect(self.cancel_check)
         self.addAction(cancel_shortcut)
 
+    def show_more_options(self, shown: bool) -> None:
+        """Show (or fold away) the optional inputs: custom address, client certificate, ADS client version."""
+        self._more_shown = shown
+        for row in self._optional_rows:
+            self._form.setRowVisible(row, shown)
+        self.more_options.setText("Fewer options" if shown else "More options (address, certificate, ADS version)...")
+
+    def more_options_shown(self) -> bool:
+        """Whether the optional inputs are shown."""
+        return self._more_shown
+
+    def fit_to_screen(self) -> None:
+        """Keep the window inside the screen's free area (a screen smaller, or scaled more, than the last time)."""
+        area = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()  # the title bar, borders
+        width = min(self.width(), area.width() - extra_w)
+        height = min(self.height(), area.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, 1), max(height, 1))
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), area.x()), area.right() - frame.width() + 1)
+        y = min(max(frame.y(), area.y()), area.bottom() - frame.height() + 1)
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
+
     def _restore(self) -> None:
         geometry = self.preferences.geometry
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1100, 760)
+            area = self.screen().availableGeometry()  # a first start, on a small or scaled screen too: what fits
+            width, height = min(1100, area.width() - 16), min(760, area.height() - 40)
+            self.resize(width, height)
+            self.move(area.center().x() - width // 2, area.center().y() - height // 2)
         self.select(self.preferences.environment or "production", self.preferences.application)
         remembered = self.preferences.certificate_path
         if is_store_choice(remembered):
@@ -333,6 +386,10 @@ class MainWindow(QMainWindow):
             self._set_alias(self.preferences.certificate_alias if remembered else "")
         self.ads_version.setText(self.preferences.ads_version)
         self._ads_version_changed(self.ads_version.text())
+        roomy = self.screen().availableGeometry().height() >= 700
+        filled = any(f.text().strip() for f in (self.custom_address, self.client_cert, self.ads_version))
+        self.show_more_options(roomy or filled)  # folded only where room is short and nothing was typed in
+        self.fit_to_screen()
 
     def set_idle(self) -> None:
         """The state before any check: an instruction, empty results."""
@@ -868,6 +925,38 @@ class MainWindow(QMainWindow):
         self.preferences.geometry = self.saveGeometry()
         self.preferences.save()
         event.accept()
+
+
+class _Scroller(QScrollArea):
+    """The window's contents fill the window, and scroll only when the window is smaller than their minimum
+    (a small screen at a large scale), so the window always fits the screen. (Qt's own resizing would give them
+    the height their wrapped sentences prefer, and scroll at once.)"""
+
+    def __init__(self, contents: QWidget) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidgetResizable(False)
+        self.setWidget(contents)
+        contents.installEventFilter(self)
+
+    def _fit(self) -> None:
+        contents = self.widget()
+        if contents is None:
+            return
+        minimum = contents.minimumSizeHint()
+        width = max(self.viewport().width(), minimum.width())
+        contents.resize(width, max(self.viewport().height(), minimum.height()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Fit the contents to the new size."""
+        super().resizeEvent(event)
+        self._fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Fit again when the contents' layout changes (a banner shown, options folded)."""
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fit()
+        return super().eventFilter(watched, event)
 
 
 def _png(pixmap: QPixmap) -> bytes:
