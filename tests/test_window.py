@@ -641,3 +641,21 @@ def test_the_window_opens_inside_the_screen(width, height, scale):
     if (width, scale) != (1366, "2"):  # there the contents scroll: 683 x 364 is smaller than they can be
         assert not shown["scrolls"], shown
     assert shown["folded"] == (shown["area"][1] < 700), shown  # the optional inputs fold away where room is short
+
+
+def test_details_name_whom_to_contact_and_what_to_read_out(qtbot, window, lab, tmp_path):
+    from app.core.catalog import load_catalog
+    from tests.test_contacts import HELP_DESK
+
+    company = tmp_path / "acme.toml"
+    company.write_text(HELP_DESK, encoding="utf-8")
+    window.details.contacts = load_catalog(company).contacts  # as when started with the company's catalog
+    window.custom_address.setText(lab.url("legacy-only"))
+    run_to_end(qtbot, window)
+    target_id = next(iter(window.results.targets))
+    window.results.setCurrentItem(window.results.item_for(target_id))
+    shown = window.details.text.toPlainText()
+    assert "Whom to contact:" in shown and "The Acme help desk: phone 555-0100" in shown
+    assert "e-mail it to help@acme.example" in shown
+    reference = window.last_report.reference
+    assert f"[TLS12_REFUSED]. Reference {reference}." in shown  # the sentence to read out or paste

@@ -17,6 +17,8 @@ from typing import Any
 
 from app.core.addresses import Address, parse_address
 from app.core.checks.issuers import ExpectedIssuer, parse_expected_issuer
+from app.core.contacts import KINDS as CONTACT_KINDS
+from app.core.contacts import Contact
 from app.core.errors import AddressError, CatalogError, SelectionError
 from app.core.model import ClientCertExpectation, Target
 from app.core.resources import required_resource
@@ -120,6 +122,7 @@ class Catalog:
         environments: by id, in file order.
         applications: by id, in file order.
         endpoints: in file order.
+        contacts: whom to ask, by kind (``iso``, ``uaa``, and from an IT department's catalog ``help_desk``).
     """
 
     version: str
@@ -127,6 +130,7 @@ class Catalog:
     environments: Mapping[str, Environment]
     applications: Mapping[str, Application]
     endpoints: tuple[Endpoint, ...]
+    contacts: Mapping[str, Contact] = field(default_factory=dict)
 
     def environment(self, env_id: str) -> Environment:
         """The environment ``env_id``; raises :class:`SelectionError` in plain words."""
@@ -207,6 +211,7 @@ class _Parsed:
     environments: dict[str, Environment]
     applications: dict[str, Application]
     endpoints: list[Endpoint]
+    contacts: dict[str, Contact]
 
 
 def parse_catalog_file(path: Path, built_in: bool = True) -> _Parsed:
@@ -269,7 +274,7 @@ class _Reader:
         return value
 
     def read(self, built_in: bool) -> _Parsed:
-        allowed = {"catalog", "environments", "applications", "endpoints"}
+        allowed = {"catalog", "environments", "applications", "endpoints", "contacts"}
         for key in self.data:
             if key not in allowed:
                 raise self.fail(f"unknown section (allowed: {', '.join(sorted(allowed))})", key)
@@ -322,7 +327,34 @@ class _Reader:
             if e.id in seen:
                 raise self.fail(f"the id '{e.id}' is used twice", f"endpoints[{i}]", "id")
             seen.add(e.id)
-        return _Parsed(self.path, version, mode, environments, applications, endpoints)
+        return _Parsed(self.path, version, mode, environments, applications, endpoints, self.contacts())
+
+    def contacts(self) -> dict[str, Contact]:
+        found = {}
+        for kind, body in self.table("contacts").items():
+            entry = f"contacts.{kind}"
+            if kind not in CONTACT_KINDS:
+                raise self.fail(f"unknown contact (allowed: {', '.join(CONTACT_KINDS)})", entry)
+            if not isinstance(body, dict):
+                raise self.fail("this must be a table", entry)
+            unknown = set(body) - {"name", "phone", "email", "page", "note"}
+            if unknown:
+                raise self.fail("unknown field", entry, sorted(unknown)[0])
+            email = self.text(body, "email", entry, False)
+            if email and ("@" not in email or " " in email):
+                raise self.fail("this is not an e-mail address", entry, "email")
+            page = self.text(body, "page", entry, False)
+            if page and not page.startswith(("https://", "http://")):
+                raise self.fail("a web page starts with https://", entry, "page")
+            found[kind] = Contact(
+                kind,
+                self.text(body, "name", entry),
+                self.text(body, "phone", entry, False),
+                email,
+                page,
+                self.text(body, "note", entry, False),
+            )
+        return found
 
     def endpoint(self, index: int, body: object) -> Endpoint:
         from app.core.scenarios import SCENARIO_NAMES  # the names only; no server code
@@ -407,6 +439,7 @@ def merge(base: Catalog, extra: _Parsed) -> Catalog:
         base.files,
         base.version,
     )
+    contacts = {**base.contacts, **extra.contacts}  # the ISO's own stay unless replaced on purpose
     if extra.mode == "replace":
         envs, apps, eps, files = {}, {}, [], ()
     envs = {**envs, **extra.environments}
@@ -415,13 +448,21 @@ def merge(base: Catalog, extra: _Parsed) -> Catalog:
     for e in extra.endpoints:
         by_id[e.id] = e
     version = f"{version}+{extra.version}" if extra.version and extra.mode == "add" else (extra.version or version)
-    return _checked(Catalog(version or "custom", (*files, extra.path), envs, apps, tuple(by_id.values())), extra.path)
+    merged = Catalog(version or "custom", (*files, extra.path), envs, apps, tuple(by_id.values()), contacts)
+    return _checked(merged, extra.path)
 
 
 def build(parsed: _Parsed) -> Catalog:
     """A catalog from one file, references checked."""
     return _checked(
-        Catalog(parsed.version, (parsed.path,), parsed.environments, parsed.applications, tuple(parsed.endpoints)),
+        Catalog(
+            parsed.version,
+            (parsed.path,),
+            parsed.environments,
+            parsed.applications,
+            tuple(parsed.endpoints),
+            parsed.contacts,
+        ),
         parsed.path,
     )
 

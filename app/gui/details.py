@@ -4,12 +4,14 @@ certificate chain folded away below."""
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QToolButton, QVBoxLayout, QWidget
 
 from app.core.causes import SharedCause
-from app.core.findings import STATUS_RANK, Finding
+from app.core.contacts import Contact, advice
+from app.core.findings import STATUS_RANK, Finding, Status
 from app.core.model import Target, TargetReport
 from app.core.words import STATUS_WORDS, VERDICT_WORDS, explain
 
@@ -19,6 +21,8 @@ class DetailsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.contacts: Mapping[str, Contact] = {}  # whom the words send people to (the catalog's)
+        self.reference = ""  # the run's reference, for the sentence to say or paste
         self.text = QTextBrowser()
         self.text.setAccessibleName("Details")
         self.text.setOpenExternalLinks(False)
@@ -54,8 +58,9 @@ class DetailsPanel(QWidget):
         parts = [f"<h3>{html.escape(title)}</h3><p>{html.escape(name)}<br><small>{html.escape(url)}</small></p>"]
         if not findings:
             parts.append("<p>This check was not needed: an earlier step already stopped.</p>")
+        where = f"{target.name} ({target.address.url})" if target else "This computer"
         for f in sorted(findings, key=lambda f: -STATUS_RANK[f.status]):
-            parts.append(_finding_html(f))
+            parts.append(finding_html(f, where, self.reference, self.contacts))
         self.text.setHtml("".join(parts))
         self.technical.setPlainText(_technical(findings))
 
@@ -66,7 +71,7 @@ class DetailsPanel(QWidget):
         self.text.setHtml(
             f"<h3>{html.escape(words.title)}</h3>"
             f"<p>This one problem stops {len(names)} addresses. Fix it first: the others may then work.</p>"
-            + _finding_html(cause.finding)
+            + finding_html(cause.finding, f"{len(names)} addresses", self.reference, self.contacts)
             + f"<p><b>The addresses it stops:</b></p><ul>{listed}</ul>"
         )
         self.technical.setPlainText(_technical((cause.finding,)))
@@ -82,7 +87,7 @@ class DetailsPanel(QWidget):
         if not problems:
             parts.append("<p>Everything needed works for this address.</p>")
         for f in sorted(problems, key=lambda f: -STATUS_RANK[f.status]):
-            parts.append(_finding_html(f))
+            parts.append(finding_html(f, f"{t.name} ({t.address.url})", self.reference, self.contacts))
         self.text.setHtml("".join(parts))
         facts = [
             f"Address: {t.address.url}",
@@ -111,13 +116,22 @@ class DetailsPanel(QWidget):
         self.technical.setPlainText("\n".join([*facts, "", _technical(report.findings)]))
 
 
-def _finding_html(f: Finding) -> str:
+def finding_html(
+    f: Finding, where: str = "", reference: str = "", contacts: Mapping[str, Contact] | None = None
+) -> str:
+    """A finding's words; for a problem, also whom to contact and a sentence to say or paste."""
     words = explain(f)
-    return (
+    text = (
         f"<p><b>{STATUS_WORDS[f.status]}: {html.escape(words.title)}</b> "
         f"<small>[{f.code.value}]</small><br>{html.escape(words.explanation)}</p>"
         f"<p><b>What to do:</b> {html.escape(words.action)}</p>"
     )
+    if f.status not in (Status.FAIL, Status.ERROR) or contacts is None:
+        return text
+    lines, said = advice(words, f.code.value, where or "This computer", reference, contacts)
+    if lines:
+        text += "<p><b>Whom to contact:</b><br>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
+    return text + f"<p><b>To say or paste:</b> <i>{html.escape(said)}</i></p>"
 
 
 def _technical(findings: tuple[Finding, ...]) -> str:

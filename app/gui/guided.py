@@ -38,6 +38,7 @@ from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
 from app.core.runner import RunFinished, RunStarted
 from app.core.words import explain
+from app.gui.details import finding_html
 from app.gui.session import CheckSession
 from app.gui.status import CHECK_LABELS, problem_text_colour
 from app.gui.worker import CheckRequest
@@ -417,7 +418,7 @@ class ComputerPage(_StepPage):
         self.finding = finding
         place = "Your certificate file" if finding in (wizard.report.findings if wizard.report else ()) else ""
         self.setSubTitle(f"This computer: {place or CHECK_LABELS.get(finding.check, finding.check.value)}")
-        self.text.setText(_finding_html(finding))
+        self.text.setText(_finding_html(finding, wizard, "This computer"))
 
     def _check_again(self) -> None:
         if self.guide.run_check(only=(NOT_AN_ADDRESS,), page=self):
@@ -433,7 +434,7 @@ class ComputerPage(_StepPage):
             self.text.setText("<p>Nothing needs attention here any more.</p>")
         else:
             self.finding = still[0]
-            self.text.setText(_finding_html(still[0]))
+            self.text.setText(_finding_html(still[0], self.guide, "This computer"))
             self.status.setText("Still a problem. Try the step again, or press Next and send the diagnostic bundle.")
             self.status.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
 
@@ -447,7 +448,7 @@ class CausePage(_StepPage):
         self.cause = cause
         names = self._names()
         self.setSubTitle(f"One problem stops {len(names)} addresses: fix it first")
-        self.text.setText(_finding_html(cause.finding) + _listed(names))
+        self.text.setText(_finding_html(cause.finding, wizard, f"{len(names)} addresses") + _listed(names))
 
     def _names(self) -> list[str]:
         report = self.guide.report
@@ -471,7 +472,8 @@ class CausePage(_StepPage):
             self.status.setStyleSheet("color: #1e8e3e; font-weight: bold;")
             self.text.setText("<p>Nothing needs attention here any more.</p>")
         else:
-            self.text.setText(_finding_html(self.cause.finding) + _listed(still))
+            where = f"{len(still)} addresses"
+            self.text.setText(_finding_html(self.cause.finding, self.guide, where) + _listed(still))
             self.status.setText(f"Still a problem for {len(still)} addresses. Try the step again, or press Next.")
             self.status.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
 
@@ -480,12 +482,10 @@ def _listed(names: list[str]) -> str:
     return "<p><b>The addresses it stops:</b> " + html.escape(", ".join(names)) + "</p>"
 
 
-def _finding_html(f: Finding) -> str:
-    words = explain(f)
-    return (
-        f"<p><b>{html.escape(words.title)}</b> <small>[{f.code.value}]</small><br>"
-        f"{html.escape(words.explanation)}</p><p><b>What to do:</b> {html.escape(words.action)}</p>"
-    )
+def _finding_html(f: Finding, guide: GuidedTroubleshooting, where: str) -> str:
+    """A problem's words, whom to contact and the sentence to read out, as in the main window's Details."""
+    reference = guide.report.reference if guide.report else ""
+    return finding_html(f, where, reference, guide.host.catalog.contacts)
 
 
 class ProblemPage(_StepPage):
@@ -498,7 +498,9 @@ class ProblemPage(_StepPage):
         self._describe(target)
 
     def _describe(self, target: TargetReport) -> None:
-        parts = [_finding_html(f) for f in sorted(target.problems, key=lambda f: -STATUS_RANK[f.status])]
+        where = f"{target.target.name} ({target.target.address.url})"
+        ranked = sorted(target.problems, key=lambda f: -STATUS_RANK[f.status])
+        parts = [_finding_html(f, self.guide, where) for f in ranked]
         self.text.setText("".join(parts) or "<p>This address could not be checked.</p>")
 
     def _check_again(self) -> None:

@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
 
         self.results = ResultsTree()
         self.details = DetailsPanel()
+        self.details.contacts = self.catalog.contacts
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results)
         splitter.addWidget(self.details)
@@ -691,6 +692,7 @@ class MainWindow(QMainWindow):
 
     def _finish(self, report: RunReport) -> None:
         self.last_report = report
+        self.details.reference = report.reference
         code = encode(SupportSummary.from_report(report))
         self.reference.setText(f"Reference: <b>{report.reference}</b> &nbsp; Support code: <b>{code}</b>")
         self.reference.setAccessibleDescription(f"Reference {report.reference}, support code {code}")
