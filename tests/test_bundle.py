@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -49,7 +50,15 @@ def test_bundle_contents_and_manifest(tmp_path, practice_report):
     assert report["reference"] == practice_report.reference
     html = files["report.html"].decode()
     assert html.index("Action needed") < html.index("What needs attention")  # the verdict first
-    assert "<script" not in html and "src=" not in html and "href=" not in html  # self-contained
+    assert "<script" not in html and "src=" not in html  # self-contained: its only links are to itself
+    links = re.findall(r'href="([^"]*)"', html)
+    assert links and all(link.startswith("#") for link in links)
+    for link in links:
+        assert f'id="{link[1:]}"' in html, link  # every summary line leads to its problem, every address to its part
+    for section in ("Summary", "What needs attention", "This computer", "Settings used", "Technical details"):
+        assert f"<h2>{section}</h2>" in html, section
+    assert "TLS 1.2 only" in html and "C:ClientHello" in html  # what was offered, and the messages seen
+    assert 'class="bad"' in html  # problem rows are marked
     env = json.loads(files["environment.json"])
     assert env["openssl"] and env["python"] and env["qt"] == "6.11.3" and env["catalog_version"] == "2026.11.24"
     assert practice_report.reference in files["log.txt"].decode()

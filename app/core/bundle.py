@@ -116,7 +116,7 @@ def write_bundle(path: Path, report: RunReport, context: BundleContext | None = 
         "report.html",
         lambda: {
             "report.html": render_html(
-                report, context.environment_name, context.application_names, context.catalog_version
+                report, context.environment_name, context.application_names, context.catalog_version, context.settings
             ).encode()
         },
     )

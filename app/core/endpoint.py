@@ -37,7 +37,7 @@ from app.core.computer.os_stack import (
 )
 from app.core.errors import Cancelled
 from app.core.findings import CLIENT_CERT_ASKED, ENDPOINT_CHECKS, Check, Code, Finding
-from app.core.model import CheckSettings, Target, TargetReport, TrustResult
+from app.core.model import CheckSettings, HandshakeRecord, Target, TargetReport, TrustResult
 from app.core.net import SLICE, Budget, CancelFlag, Opener, ServerSlots, StepTimeout, close_quietly, connect, wait_for
 from app.core.proxy import ProxyRefusal, ProxySettings, open_tunnel
 from app.core.tls_contexts import ContextFactory, anchors_pem
@@ -110,9 +110,34 @@ class _Facts:
     trust: tuple[TrustResult, ...] = ()
     acceptable_client_cas: tuple[str, ...] = ()
     clock_offset_s: float | None = None
+    handshakes: tuple[HandshakeRecord, ...] = ()
 
 
 ON_WINDOWS: bool = sys.platform == "win32"  # a plain flag, so both sides of the checks below are type-checked
+
+
+def handshake_record(result: HandshakeResult) -> HandshakeRecord:
+    """One handshake as a support engineer reads it: what was offered, what the server chose, what it asked."""
+    transcript = result.transcript
+    request = ""
+    if transcript is not None and transcript.certificate_request is not None:
+        asked = transcript.certificate_request
+        named = "; ".join(asked.authorities) or "no authority (any it trusts)"
+        when = "after the handshake (renegotiation)" if asked.renegotiation else "during the handshake"
+        request = f"{asked.version}, {when}, naming: {named}"
+    alerts = tuple(
+        f"{a.sender} sent {'fatal ' if a.fatal else ''}{a.name}" for a in (transcript.alerts if transcript else ())
+    )
+    return HandshakeRecord(
+        offered=f"{result.version.label} only",
+        outcome=result.outcome.value,
+        protocol=result.negotiated,
+        cipher=result.cipher,
+        messages=transcript.summary() if transcript is not None else "",
+        certificate_request=request,
+        alerts=alerts,
+        error=result.error[:300],
+    )
 
 
 class EndpointCheck:
@@ -195,6 +220,7 @@ class EndpointCheck:
             acceptable_client_cas=facts.acceptable_client_cas,
             elapsed_ms=(time.monotonic() - started) * 1000.0,
             clock_offset_s=facts.clock_offset_s,
+            handshakes=facts.handshakes,
         )
         self.emit(TargetFinished(report))
         return report
@@ -253,6 +279,7 @@ class EndpointCheck:
             self._chain_verified(())  # no handshake verified a chain (or none will now): nothing to ask
         probes = dataclasses.replace(probes, chain_completion=self._complete_chain(probes))
         facts.clock_offset_s = self._server_clock(probes, opener)
+        facts.handshakes = tuple(handshake_record(r) for r in (probes.tls12, probes.tls13, *probes.legacy))
 
         now = dt.datetime.now(dt.UTC)
         main = probes.tls12 if probes.tls12.negotiated else probes.tls13

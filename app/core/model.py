@@ -116,6 +116,31 @@ class TrustResult:
 
 
 @dataclass(frozen=True)
+class HandshakeRecord:
+    """One handshake this program made to an address, as a support engineer reads it (report.html).
+
+    Attributes:
+        offered: what was offered ("TLS 1.2 only").
+        outcome: how it ended (``accepted``, ``refused``...).
+        protocol: the version agreed, when one was.
+        cipher: the cipher suite agreed.
+        messages: the handshake's messages in order (``C:ClientHello S:ServerHello ...``), when seen.
+        certificate_request: the server's request for a client certificate and the authorities it named.
+        alerts: the alerts either side sent.
+        error: the library's own message on failure.
+    """
+
+    offered: str
+    outcome: str
+    protocol: str = ""
+    cipher: str = ""
+    messages: str = ""
+    certificate_request: str = ""
+    alerts: tuple[str, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class TargetReport:
     """Everything found about one endpoint.
 
@@ -131,6 +156,7 @@ class TargetReport:
         acceptable_client_cas: the authorities the server named for client certificates (TLS 1.2 or 1.3).
         elapsed_ms: time for the whole endpoint.
         clock_offset_s: the server's clock less this computer's (seconds), when it gave its time.
+        handshakes: the handshakes made, for support engineers (what was offered, what the server chose).
     """
 
     target: Target
@@ -144,6 +170,7 @@ class TargetReport:
     acceptable_client_cas: tuple[str, ...] = ()
     elapsed_ms: float = 0.0
     clock_offset_s: float | None = None
+    handshakes: tuple[HandshakeRecord, ...] = ()
 
     @property
     def verdict(self) -> Verdict:

@@ -867,6 +867,7 @@ class MainWindow(QMainWindow):
                 "extra_trusted_certificates": [Path(p).name for p in self.preferences.ca_files],
                 "client_certificate": self._certificate_fact(),
                 "ads_client_version": self.ads_version.text().strip() or None,
+                "proxy": self.preferences.proxy_address or None,  # never its password
             },
             window_png=_png(picture if picture is not None else self.grab()),
             qt_version=qVersion(),
