@@ -1,9 +1,11 @@
 """Render the real window in its main states to docs/screenshots/ (offscreen; no display needed).
 
-    .venv/bin/python scripts/screenshots.py [--dark] [--scale 2] [--out DIR]
+    .venv/bin/python scripts/screenshots.py [--dark] [--scale 2] [--screen 1366x768] [--out DIR]
 
-States: idle, running, ready, problems (a failure selected), ads-outdated. Uses the practice lab, so nothing
-leaves the computer. Settings go to a temporary file, never to the user's own.
+States: idle, running, ready, problems (a failure selected), ads-outdated, this-computer, and the guide's check,
+computer, problem and finish pages. ``--screen`` puts the window on a screen of that size (less a 40-pixel
+taskbar), sized as a first start there sizes it; without it the window is 1180 x 800. Uses the practice lab, so
+nothing leaves the computer. Settings go to a temporary file, never to the user's own.
 """
 
 from __future__ import annotations
@@ -22,9 +24,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dark", action="store_true", help="use the dark colour scheme")
     parser.add_argument("--scale", default="1", help="screen scale factor, e.g. 2 for 200 %%")
+    parser.add_argument("--screen", help="a screen of this size in pixels, such as 1366x768")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="output folder")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.screen:
+        import json
+
+        width, height = (int(n) for n in args.screen.lower().split("x"))
+        config = Path(tempfile.mkdtemp(prefix="tlsrc-screen-")) / "screen.json"
+        screen = {"name": "s", "x": 0, "y": 0, "width": width, "height": height - 40, "logicalDpi": 96}
+        config.write_text(json.dumps({"screens": [{**screen, "logicalBaseDpi": 96}]}))
+        os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
     os.environ["QT_SCALE_FACTOR"] = args.scale
 
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
@@ -65,14 +76,19 @@ def main() -> int:
     lab = shared_lab()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = ("-dark" if args.dark else "") + (f"-x{args.scale}" if args.scale != "1" else "")
+    suffix = (
+        ("-dark" if args.dark else "")
+        + (f"-{args.screen}" if args.screen else "")
+        + (f"-x{args.scale}" if args.scale != "1" else "")
+    )
     work = Path(tempfile.mkdtemp(prefix="tlsrc-shots-"))
     prefs = Preferences(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
     ca = work / "practice-ca.pem"
     ca.write_text(lab.pki.ca.pem)
 
     window = create_window(["--env", "practice"], prefs)
-    window.resize(1180, 800)
+    if not args.screen:
+        window.resize(1180, 800)
     window.show()
 
     def settle(ms: int = 150) -> None:
@@ -139,7 +155,9 @@ def main() -> int:
     window.ads_version.clear()
     window.select("practice", "")
 
-    # Guided troubleshooting: the check step and one problem page, beside the window.
+    # Guided troubleshooting: the check step, this computer's page (an ADS client to upgrade), a problem page and
+    # the last step, beside the window.
+    window.ads_version.setText("6.0.10.2")
     guide = window.open_guide()
     guide.choose.environment.setCurrentIndex(guide.choose.environment.findData("practice"))
     guide.choose.application.setCurrentIndex(guide.choose.application.findData("lab-certificate"))
@@ -149,6 +167,8 @@ def main() -> int:
     guide.check.button.click()
     loop.exec()
     guide_shot(guide, "guided-check")
+    guide.next()
+    guide_shot(guide, "guided-computer")
     guide.next()
     guide_shot(guide, "guided-problem")
     while guide.currentId() != 900:

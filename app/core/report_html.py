@@ -24,6 +24,7 @@ body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #202124
        line-height: 1.45; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: .2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 .meta { color: #555; }
+p, td { overflow-wrap: anywhere; }
 .verdict { border: 2px solid; border-radius: 6px; padding: .8em 1em; font-size: 1.25em; font-weight: bold; }
 .verdict.ready { background: #e6f4ea; border-color: #1e8e3e; }
 .verdict.action { background: #fce8e6; border-color: #c5221f; }
