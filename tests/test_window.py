@@ -659,3 +659,19 @@ def test_details_name_whom_to_contact_and_what_to_read_out(qtbot, window, lab, t
     assert "e-mail it to help@acme.example" in shown
     reference = window.last_report.reference
     assert f"[TLS12_REFUSED]. Reference {reference}." in shown  # the sentence to read out or paste
+
+
+def test_no_stale_lines_after_a_run_where_only_this_computer_failed(qtbot, window, lab, prefs, tmp_path):
+    from app.core.computer.checks import THIS_COMPUTER
+    from app.gui.status import STATE_WORDS, State
+
+    prefs.ca_files = [lab_ca_file(lab, tmp_path)]
+    window.custom_address.setText(lab.url("ready"))
+    window.ads_version.setText("6.0.10.2")
+    run_to_end(qtbot, window)
+    assert window.last_report is not None and window.last_report.verdict is Verdict.ACTION_NEEDED
+    assert "Checking" not in window.details.text.toPlainText()  # the computer's failure is shown instead
+    assert window.results.currentItem() is window.results.item_for(THIS_COMPUTER, Check.ADS_CLIENT)
+    window.ads_version.setText("6.1.0.0")  # the answer of that run no longer holds for this line
+    row = window.results.item_for(THIS_COMPUTER, Check.ADS_CLIENT)
+    assert row is not None and row.text(1) == STATE_WORDS[State.WAITING]

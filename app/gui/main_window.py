@@ -65,7 +65,7 @@ from app.core.computer.checks import THIS_COMPUTER
 from app.core.crash import register_secret
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.errors import InputError
-from app.core.findings import ENDPOINT_CHECKS, Check, Finding, Status, Verdict
+from app.core.findings import COMPUTER_CHECKS, ENDPOINT_CHECKS, Check, Finding, Status, Verdict
 from app.core.log import log, log_folder
 from app.core.model import RunReport
 from app.core.reference import SupportSummary, encode
@@ -522,6 +522,7 @@ class MainWindow(QMainWindow):
 
     def _ads_version_changed(self, text: str) -> None:
         self.preferences.ads_version = text.strip()
+        self.results.mark_stale(THIS_COMPUTER, Check.ADS_CLIENT, "Check again to see the version typed in")
         if not text.strip():
             self.ads_hint.setText("")
             self.ads_banner.hide()
@@ -747,6 +748,15 @@ class MainWindow(QMainWindow):
         self.input_problem.show()
 
     def _select_first_problem(self) -> None:
+        """Show the first failure: this computer's own first (as the list shows it), else an address's; and
+        never leave the details on "Checking..." when there is nothing to select."""
+        self.details.show_hint("Select a red line in the results to read what it means and what to do.")
+        for check in COMPUTER_CHECKS:
+            if any(f.status is Status.FAIL for f in self.results.findings_of(THIS_COMPUTER, check)):
+                item = self.results.item_for(THIS_COMPUTER, check)
+                if item is not None:
+                    self.results.setCurrentItem(item)
+                    return
         for target_id in self.results.targets:  # in the order shown
             report = self.results.reports.get(target_id)
             if report is not None and report.verdict is Verdict.ACTION_NEEDED:

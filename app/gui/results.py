@@ -158,6 +158,12 @@ class ResultsTree(QTreeWidget):
             if line is not None and own and own <= shared:
                 line.setExpanded(False)  # said once above: its lines would repeat it
 
+    def mark_stale(self, target_id: str, check: Check, headline: str) -> None:
+        """A line whose answer no longer holds (the ADS version typed in changed): waiting for a new check."""
+        item = self._checks.get((target_id, check))
+        if item is not None:
+            self._set(item, State.WAITING, headline)
+
     def findings_of(self, target_id: str, check: Check) -> tuple[Finding, ...]:
         """The findings shown for one check."""
         return self._findings.get((target_id, check), ())
