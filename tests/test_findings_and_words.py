@@ -197,3 +197,18 @@ def test_the_text_summary_never_cuts_a_link():
     report = RunReport(targets=(), computer=tuple(ads_findings("6.0.10.2", None)))
     text = render(report)
     assert MARKET_NOTICE in text and INSTALL_PAGE in text, text
+
+
+WINDOW_PLACES = ("File menu", "Choose...", "under Client certificate", "in Settings", "press Check", "Press Check")
+
+
+def test_the_command_lines_words_name_no_window_place():
+    """What the command line prints says where to act in its own terms (--bundle, --ca-file, --client-cert)."""
+    from app.core.words import for_command_line, variants
+
+    for code in Code:
+        for variant in ("", *variants(code)):
+            params = {"variant": variant} if variant else {}
+            action = for_command_line(words_for(code, params).action)
+            left = [p for p in WINDOW_PLACES if p in action]
+            assert not left, f"{code.value}{'.' + variant if variant else ''}: {left} in {action!r}"

@@ -295,7 +295,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         out.write(report_json(report, catalog.version) + "\n")
     else:
-        out.write(render(report, env.name if env else "", names, args.verbose))
+        out.write(render(report, env.name if env else "", names, args.verbose, command_line=True))
     if bundle_target is not None:
         path = bundle_target / default_bundle_name(report) if bundle_target.is_dir() else bundle_target
         context = BundleContext(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from collections.abc import Mapping
 
@@ -10,7 +11,7 @@ from app.core.causes import main_cause, shared_causes
 from app.core.findings import STATUS_OF, STATUS_RANK, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
-from app.core.words import GENERIC_PARAMS, STATUS_WORDS, VERDICT_WORDS, explain, words_for
+from app.core.words import GENERIC_PARAMS, STATUS_WORDS, VERDICT_WORDS, explain, for_command_line, words_for
 
 WIDTH = 100
 _MARK = {Verdict.READY: "[ READY  ]", Verdict.ACTION_NEEDED: "[ ACTION ]", Verdict.COULD_NOT_CHECK: "[   ?    ]"}
@@ -49,8 +50,10 @@ def render(
     environment_name: str = "",
     application_names: Mapping[str, str] | None = None,
     verbose: bool = False,
+    command_line: bool = False,
 ) -> str:
-    """The whole report as text. ``verbose`` adds the technical details of every finding."""
+    """The whole report as text. ``verbose`` adds the technical details of every finding; ``command_line`` says
+    where to act in the command's terms (``--bundle``), not the window's (the File menu)."""
     names = application_names or {}
     out = [
         f"TLS Readiness Checker {__version__}" + (f" - {environment_name}" if environment_name else ""),
@@ -68,12 +71,12 @@ def render(
             else tuple(f for f in report.computer if STATUS_RANK[f.status] >= STATUS_RANK[Status.INFO])
         )
         for f in sorted(shown, key=lambda f: -STATUS_RANK[f.status]):
-            out.extend(_finding_lines(f, verbose))
+            out.extend(_finding_lines(f, verbose, command_line=command_line))
         out.append("")
     if report.findings:
         out.append("Your client certificate")
         for f in report.findings:
-            out.extend(_finding_lines(f, verbose))
+            out.extend(_finding_lines(f, verbose, command_line=command_line))
         out.append("")
     groups: dict[str, list[TargetReport]] = {}
     for t in report.targets:
@@ -91,13 +94,15 @@ def render(
                 else tuple(f for f in t.findings if STATUS_RANK[f.status] >= STATUS_RANK[Status.WARNING])
             )
             for f in sorted(shown, key=lambda f: -STATUS_RANK[f.status]) if not verbose else shown:
-                out.extend(_finding_lines(f, verbose, indent=13))
+                out.extend(_finding_lines(f, verbose, indent=13, command_line=command_line))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
-def _finding_lines(finding: Finding, verbose: bool, indent: int = 2) -> list[str]:
+def _finding_lines(finding: Finding, verbose: bool, indent: int = 2, command_line: bool = False) -> list[str]:
     words = explain(finding)
+    if command_line:
+        words = dataclasses.replace(words, action=for_command_line(words.action))
     pad = " " * indent
     lines = [f"{pad}{STATUS_WORDS[finding.status].upper()}: {words.title} [{finding.code.value}]"]
     if finding.status in (Status.FAIL, Status.ERROR, Status.WARNING) or verbose:
@@ -133,7 +138,7 @@ def render_support_code(code: str, summary: SupportSummary) -> str:
         words = words_for(finding_code, GENERIC_PARAMS)
         out.append(f"  {STATUS_WORDS[STATUS_OF[finding_code]].upper()}: {words.title} [{finding_code.value}]")
         out += _wrap("What happened: " + words.explanation, "    ")
-        out += _wrap("What to do: " + words.action, "    ")
+        out += _wrap("What to do: " + for_command_line(words.action), "    ")
         out.append("")
     out.append("The diagnostic bundle with the run's reference names each address and every problem.")
     return "\n".join(out).rstrip() + "\n"

@@ -133,6 +133,44 @@ GENERIC_PARAMS: Mapping[str, str] = {
 }
 
 
+# The window's places, as the command line says them (the same advice, where that person acts). In order: the
+# longer phrases before the shorter ones they contain.
+_COMMAND_LINE = (
+    ("Export the diagnostic bundle (File menu)", "Write the diagnostic bundle (--bundle)"),
+    ("export the diagnostic bundle (File menu)", "write the diagnostic bundle (--bundle)"),
+    ("add it in Settings, under 'Extra trusted certificates'", "give it with --ca-file"),
+    ("Enter it in Settings (or with --proxy)", "Give it with --proxy"),
+    ("(Settings, or --proxy on the command line)", "(--proxy)"),
+    ("Check the proxy address in Settings", "Check the proxy address given with --proxy"),
+    (
+        "Choose your ISO certificate under Client certificate, type its password,",
+        "Give your ISO certificate with --client-cert,",
+    ),
+    (
+        "Press Choose... next to Client certificate and choose the file again: the program then asks which "
+        "certificate to use.",
+        "Give the certificate's name with --client-cert-alias (the names are in the message above).",
+    ),
+    ("choose the new file under Client certificate", "give the new file with --client-cert"),
+    ("choose the new certificate under Client certificate", "give the new certificate with --client-cert"),
+    ("choose the file under Client certificate", "give the file with --client-cert"),
+    ("choose it under Client certificate, type the store's password,", "give it with --client-cert,"),
+    ("choose it under Client certificate", "give it with --client-cert"),
+    ("choose that file under Client certificate", "give that file with --client-cert"),
+    ("in the list)", "in the report)"),
+    ("press Check again", "run the check again"),
+    ("Press Check again", "Run the check again"),
+    ("On the command line, give its name with --client-cert-alias.", ""),
+)
+
+
+def for_command_line(text: str) -> str:
+    """Words written for the window, with the command line's places instead ("--bundle", not "File menu")."""
+    for window, command in _COMMAND_LINE:
+        text = text.replace(window, command)
+    return " ".join(text.split())
+
+
 def explain(finding: Finding) -> Words:
     """The words a person reads for one finding."""
     params = finding.params
