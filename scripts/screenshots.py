@@ -27,15 +27,17 @@ def main() -> int:
     parser.add_argument("--screen", help="a screen of this size in pixels, such as 1366x768")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="output folder")
     args = parser.parse_args()
+    args.out = str(Path(args.out).resolve())  # before any change of folder
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.screen:
         import json
 
         width, height = (int(n) for n in args.screen.lower().split("x"))
-        config = Path(tempfile.mkdtemp(prefix="tlsrc-screen-")) / "screen.json"
+        folder = Path(tempfile.mkdtemp(prefix="tlsrc-screen-"))
         screen = {"name": "s", "x": 0, "y": 0, "width": width, "height": height - 40, "logicalDpi": 96}
-        config.write_text(json.dumps({"screens": [{**screen, "logicalBaseDpi": 96}]}))
-        os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+        (folder / "screen.json").write_text(json.dumps({"screens": [{**screen, "logicalBaseDpi": 96}]}))
+        os.chdir(folder)  # named without a drive letter: Qt splits its platform options at ":"
+        os.environ["QT_QPA_PLATFORM"] = "offscreen:configfile=screen.json"
     os.environ["QT_SCALE_FACTOR"] = args.scale
 
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer

@@ -599,10 +599,12 @@ def _checked_guide(qtbot, window, application: str):
 FIT = """
 import json, os, sys, tempfile
 width, height, scale = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-config = tempfile.mktemp(suffix=".json")
+sys.path.insert(0, os.getcwd())  # the repository, before leaving it
+os.chdir(tempfile.mkdtemp())  # the file by a name without a drive: Qt splits its platform options at ":"
 screen = {"name": "s", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96, "logicalBaseDpi": 96}
-json.dump({"screens": [screen]}, open(config, "w"))
-os.environ["QT_QPA_PLATFORM"] = "offscreen:configfile=" + config
+with open("screen.json", "w") as f:
+    json.dump({"screens": [screen]}, f)
+os.environ["QT_QPA_PLATFORM"] = "offscreen:configfile=screen.json"
 os.environ["QT_SCALE_FACTOR"] = scale
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
@@ -629,6 +631,7 @@ print(json.dumps({"inside": area.contains(frame), "frame": [frame.width(), frame
 def test_the_window_opens_inside_the_screen(width, height, scale):
     done = subprocess.run(
         [sys.executable, "-c", FIT, str(width), str(height), scale],
+        cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
         text=True,
         timeout=120,
