@@ -80,5 +80,5 @@ def test_without_a_help_desk_the_words_say_so_plainly():
     contacts = load_catalog(use_user_catalog=False).contacts
     words = words_for(Code.TLS12_REFUSED, {"host": "ads.example"})
     lines, _ = advice(words, "TLS12_REFUSED", "ADS", "", contacts)
-    assert "Your IT department: the help desk your company uses." in lines
-    assert any("developer.caiso.com" in line for line in lines)  # "contact the ISO": where to find it
+    assert lines[0] == "Your IT department: the help desk your company uses."  # named first, said first
+    assert "developer.caiso.com" in lines[1]  # "contact the ISO": where to find it

@@ -44,31 +44,41 @@ class Contact:
         return f"{text}. {self.note}" if self.note else f"{text}."
 
 
+def _wanted(words: Words) -> list[str]:
+    """The kinds of contact an action sends the user to, in the order it names them."""
+    action = words.action
+    found = []
+    for kind, phrases in (
+        (HELP_DESK, ("IT department",)),
+        (UAA, ("User Access Administrator", "(UAA)")),
+        (ISO, ("ontact the ISO",)),  # "Contact the ISO", "contact the ISO"
+    ):
+        places = [action.find(p) for p in phrases if p in action]
+        if places:
+            found.append((min(places), kind))
+    return [kind for _, kind in sorted(found)]
+
+
 def contacts_for(words: Words, contacts: Mapping[str, Contact]) -> list[Contact]:
     """The contacts an action sends the user to, in the order it names them."""
-    action = words.action
-    wanted = []
-    if "IT department" in action:
-        wanted.append(HELP_DESK)
-    if "User Access Administrator" in action or "(UAA)" in action:
-        wanted.append(UAA)
-    if "ontact the ISO" in action:  # "Contact the ISO", "contact the ISO"
-        wanted.append(ISO)
-    return [contacts[k] for k in wanted if k in contacts]
+    return [contacts[k] for k in _wanted(words) if k in contacts]
 
 
 def advice(
     words: Words, code: str, where: str, reference: str, contacts: Mapping[str, Contact]
 ) -> tuple[list[str], str]:
-    """The contact lines for an action, and the sentence to say or paste: where (the address), the problem's
-    name and code, and the run's reference."""
+    """The contact lines for an action, in the order it names them, and the sentence to say or paste: where
+    (the address), the problem's name and code, and the run's reference."""
     lines = []
-    for contact in contacts_for(words, contacts):
+    for kind in _wanted(words):
+        contact = contacts.get(kind)
+        if contact is None:
+            if kind == HELP_DESK:
+                lines.append("Your IT department: the help desk your company uses.")
+            continue
         lines.append(contact.line())
         if contact.email and contact.kind != UAA:
             lines.append(f"Export the diagnostic bundle (File menu) and e-mail it to {contact.email}.")
-    if "IT department" in words.action and HELP_DESK not in contacts:
-        lines.append("Your IT department: the help desk your company uses.")
     said = (
         f"{where}: {words.title} [{code}]. Reference {reference}." if reference else f"{where}: {words.title} [{code}]."
     )
