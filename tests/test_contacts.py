@@ -82,3 +82,22 @@ def test_without_a_help_desk_the_words_say_so_plainly():
     lines, _ = advice(words, "TLS12_REFUSED", "ADS", "", contacts)
     assert lines[0] == "Your IT department: the help desk your company uses."  # named first, said first
     assert "developer.caiso.com" in lines[1]  # "contact the ISO": where to find it
+
+
+def test_the_text_report_and_the_page_name_whom_to_contact(company_catalog):
+    from app.core.addresses import parse_address
+    from app.core.findings import Check, Finding
+    from app.core.model import RunReport, Target, TargetReport
+    from app.core.report_html import render_html
+    from app.core.summary import render
+
+    contacts = load_catalog(company_catalog).contacts
+    url = "https://ads.example/"
+    refused = Finding(Code.TLS12_REFUSED, Check.TLS12, {"host": "ads.example"})
+    report = RunReport(targets=(TargetReport(Target("ads", "ADS", parse_address(url)), (refused,)),))
+    window = " ".join(render(report, contacts=contacts).split())  # Copy summary, in the window (lines joined)
+    assert "Whom to contact: The Acme help desk: phone 555-0100" in window and "(File menu)" in window
+    command = " ".join(render(report, command_line=True, contacts=contacts).split())  # the command line's places
+    assert "e-mail it to help@acme.example" in command and "File menu" not in command and "--bundle" in command
+    page = render_html(report, contacts=contacts)
+    assert "Whom to contact:</b> The Acme help desk: phone 555-0100" in page

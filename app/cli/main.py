@@ -295,7 +295,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         out.write(report_json(report, catalog.version) + "\n")
     else:
-        out.write(render(report, env.name if env else "", names, args.verbose, command_line=True))
+        out.write(
+            render(report, env.name if env else "", names, args.verbose, command_line=True, contacts=catalog.contacts)
+        )
     if bundle_target is not None:
         path = bundle_target / default_bundle_name(report) if bundle_target.is_dir() else bundle_target
         context = BundleContext(
@@ -303,6 +305,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             environment_name=env.name if env else "",
             application_names=names,
             settings=_settings_facts(args, settings),
+            contacts=catalog.contacts,
         )
         result = write_bundle(path, report, context)
         err.write(f"Diagnostic bundle for support: {result.path}\n")

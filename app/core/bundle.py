@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app import __version__
+from app.core.contacts import Contact
 from app.core.errors import InputError
 from app.core.model import RunReport
 from app.core.proxy import without_credentials
@@ -59,6 +60,7 @@ class BundleContext:
         environment_name: the environment's name, for the HTML page.
         application_names: application names by id, for the HTML page.
         settings: the settings used, as plain facts (time limits, extra trusted certificate file names).
+        contacts: whom the words send people to (the catalog's), named in report.html.
         window_png: a picture of the window (when exported from it).
         qt_version: Qt's version, from the window.
     """
@@ -67,6 +69,7 @@ class BundleContext:
     environment_name: str = ""
     application_names: Mapping[str, str] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
+    contacts: Mapping[str, Contact] = field(default_factory=dict)
     window_png: bytes | None = None
     qt_version: str = ""
 
@@ -116,7 +119,12 @@ def write_bundle(path: Path, report: RunReport, context: BundleContext | None = 
         "report.html",
         lambda: {
             "report.html": render_html(
-                report, context.environment_name, context.application_names, context.catalog_version, context.settings
+                report,
+                context.environment_name,
+                context.application_names,
+                context.catalog_version,
+                context.settings,
+                context.contacts,
             ).encode()
         },
     )

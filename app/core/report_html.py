@@ -8,11 +8,12 @@ from collections.abc import Mapping
 
 from app import __version__
 from app.core.causes import shared_causes
+from app.core.contacts import Contact, advice
 from app.core.findings import STATUS_RANK, Check, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
 from app.core.summary import headline
-from app.core.words import STATUS_WORDS, VERDICT_WORDS, explain
+from app.core.words import STATUS_WORDS, VERDICT_WORDS, Words, explain
 
 _VERDICT_STYLE = {  # CSS class and symbol: colour is never alone
     Verdict.READY: ("ready", "&#10004;"),
@@ -47,6 +48,7 @@ def render_html(
     application_names: Mapping[str, str] | None = None,
     catalog_version: str = "",
     settings: Mapping[str, object] | None = None,
+    contacts: Mapping[str, Contact] | None = None,
 ) -> str:
     """The whole page: the verdict, a summary linking to each problem, the problems, this computer, the
     settings used, every address (problems marked), and per address the handshakes made."""
@@ -89,7 +91,7 @@ def render_html(
     if not problems:
         parts.append("<p>Nothing: every address checked works from this computer.</p>")
     for n, (target, finding) in enumerate(problems, start=1):
-        parts.append(_problem(target, finding, f"p{n}"))
+        parts.append(_problem(target, finding, f"p{n}", contacts or {}))
     parts.append("<h2>This computer</h2>")
     parts.append(_findings_table(report.computer) if report.computer else "<p>Nothing was looked at.</p>")
     parts.append("<h2>Settings used</h2><table>")
@@ -153,7 +155,7 @@ def _findings_table(findings: tuple[Finding, ...]) -> str:
     return f"<table><tr><th>Status</th><th>Finding</th><th>Details</th></tr>{''.join(rows)}</table>"
 
 
-def _problem(target: TargetReport | None, finding: Finding, anchor: str) -> str:
+def _problem(target: TargetReport | None, finding: Finding, anchor: str, contacts: Mapping[str, Contact]) -> str:
     e = html.escape
     words = explain(finding)
     kind = _KIND.get(finding.status, "")
@@ -163,8 +165,15 @@ def _problem(target: TargetReport | None, finding: Finding, anchor: str) -> str:
     return (
         f'<div class="problem{kind}" id="{anchor}"><p><b>{STATUS_WORDS[finding.status]}: {e(words.title)}</b> '
         f'<span class="code">[{finding.code.value}]</span><br>{where}</p><p>{e(words.explanation)}</p>'
-        f"<p><b>What to do:</b> {e(words.action)}</p></div>"
+        f"<p><b>What to do:</b> {e(words.action)}</p>{_whom(words, finding, contacts)}</div>"
     )
+
+
+def _whom(words: Words, finding: Finding, contacts: Mapping[str, Contact]) -> str:
+    if finding.status not in (Status.FAIL, Status.ERROR):
+        return ""
+    lines, _said = advice(words, finding.code.value, "", "", contacts)
+    return "<p><b>Whom to contact:</b> " + html.escape(" ".join(lines)) + "</p>" if lines else ""
 
 
 def _technical(t: TargetReport, anchor: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from app import __version__
 from app.core.causes import main_cause, shared_causes
+from app.core.contacts import Contact, advice
 from app.core.findings import STATUS_OF, STATUS_RANK, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
@@ -51,9 +52,11 @@ def render(
     application_names: Mapping[str, str] | None = None,
     verbose: bool = False,
     command_line: bool = False,
+    contacts: Mapping[str, Contact] | None = None,
 ) -> str:
     """The whole report as text. ``verbose`` adds the technical details of every finding; ``command_line`` says
-    where to act in the command's terms (``--bundle``), not the window's (the File menu)."""
+    where to act in the command's terms (``--bundle``), not the window's (the File menu); ``contacts`` (the
+    catalog's) adds whom to contact to each problem."""
     names = application_names or {}
     out = [
         f"TLS Readiness Checker {__version__}" + (f" - {environment_name}" if environment_name else ""),
@@ -71,12 +74,12 @@ def render(
             else tuple(f for f in report.computer if STATUS_RANK[f.status] >= STATUS_RANK[Status.INFO])
         )
         for f in sorted(shown, key=lambda f: -STATUS_RANK[f.status]):
-            out.extend(_finding_lines(f, verbose, command_line=command_line))
+            out.extend(_finding_lines(f, verbose, command_line=command_line, contacts=contacts))
         out.append("")
     if report.findings:
         out.append("Your client certificate")
         for f in report.findings:
-            out.extend(_finding_lines(f, verbose, command_line=command_line))
+            out.extend(_finding_lines(f, verbose, command_line=command_line, contacts=contacts))
         out.append("")
     groups: dict[str, list[TargetReport]] = {}
     for t in report.targets:
@@ -94,12 +97,18 @@ def render(
                 else tuple(f for f in t.findings if STATUS_RANK[f.status] >= STATUS_RANK[Status.WARNING])
             )
             for f in sorted(shown, key=lambda f: -STATUS_RANK[f.status]) if not verbose else shown:
-                out.extend(_finding_lines(f, verbose, indent=13, command_line=command_line))
+                out.extend(_finding_lines(f, verbose, indent=13, command_line=command_line, contacts=contacts))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
-def _finding_lines(finding: Finding, verbose: bool, indent: int = 2, command_line: bool = False) -> list[str]:
+def _finding_lines(
+    finding: Finding,
+    verbose: bool,
+    indent: int = 2,
+    command_line: bool = False,
+    contacts: Mapping[str, Contact] | None = None,
+) -> list[str]:
     words = explain(finding)
     if command_line:
         words = dataclasses.replace(words, action=for_command_line(words.action))
@@ -108,6 +117,10 @@ def _finding_lines(finding: Finding, verbose: bool, indent: int = 2, command_lin
     if finding.status in (Status.FAIL, Status.ERROR, Status.WARNING) or verbose:
         lines += _wrap("What happened: " + words.explanation, pad + "  ")
         lines += _wrap("What to do: " + words.action, pad + "  ")
+    if contacts and finding.status in (Status.FAIL, Status.ERROR):
+        whom, _said = advice(words, finding.code.value, "", "", contacts)
+        for line in whom:
+            lines += _wrap("Whom to contact: " + (for_command_line(line) if command_line else line), pad + "  ")
     if verbose and finding.details:
         for detail in finding.details.splitlines():
             lines += _wrap("Details: " + detail, pad + "  ")

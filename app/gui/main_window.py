@@ -808,7 +808,7 @@ class MainWindow(QMainWindow):
             return ""
         env = self.catalog.environments.get(self.last_report.environment)
         names = {a.id: a.name for a in self.catalog.applications.values()}
-        text = render(self.last_report, env.name if env else "", names)
+        text = render(self.last_report, env.name if env else "", names, contacts=self.catalog.contacts)
         version = self.ads_version.text().strip()
         if version:
             text += f"\nADS client version (typed in): {version}\n"
@@ -872,6 +872,7 @@ class MainWindow(QMainWindow):
             catalog_version=self.catalog.version,
             environment_name=env.name if env else "",
             application_names={a.id: a.name for a in self.catalog.applications.values()},
+            contacts=self.catalog.contacts,
             settings={
                 "time_limit_seconds": self.preferences.timeout or "per address (10 by default)",
                 "extra_trusted_certificates": [Path(p).name for p in self.preferences.ca_files],
