@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.findings import CODE_NUMBERS, STATUS_RANK, Code, Finding, Status
+from app.core.findings import CODE_NUMBERS, PROBLEM_STATUSES, STATUS_RANK, Code, Finding, Status
 from app.core.model import RunReport
 
 SHARED_AT = 3  # addresses with the same problem that make it one cause (or every address, when 2 or more)
-_PROBLEMS = (Status.FAIL, Status.ERROR)
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def shared_causes(report: RunReport) -> list[SharedCause]:
     the one that stops the most addresses first."""
     seen: dict[Code, tuple[Finding, list[str]]] = {}
     for target in report.targets:
-        for code in dict.fromkeys(f.code for f in target.findings if f.status in _PROBLEMS):
+        for code in dict.fromkeys(f.code for f in target.findings if f.status in PROBLEM_STATUSES):
             finding = next(f for f in target.findings if f.code is code)
             seen.setdefault(code, (finding, []))[1].append(target.target.id)
     total = len(report.targets)
@@ -55,7 +54,7 @@ def shared_causes(report: RunReport) -> list[SharedCause]:
 
 def main_cause(report: RunReport) -> SharedCause | None:
     """The shared cause found at every address with a problem (so fixing it is the first thing to do), if any."""
-    troubled = {t.target.id for t in report.targets if t.problems and any(f.status in _PROBLEMS for f in t.problems)}
+    troubled = {t.target.id for t in report.targets if any(f.status in PROBLEM_STATUSES for f in t.findings)}
     for cause in shared_causes(report):
         if troubled and troubled <= set(cause.targets):
             return cause

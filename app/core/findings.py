@@ -29,6 +29,9 @@ class Status(StrEnum):
 STATUS_RANK: Mapping[Status, int] = MappingProxyType(
     {Status.PASS: 0, Status.INFO: 1, Status.SKIPPED: 2, Status.WARNING: 3, Status.ERROR: 4, Status.FAIL: 5}
 )
+# What stops a computer (a failure) or leaves it unknown (an error): the problems support codes carry, causes
+# are grouped by, and contacts are named for.
+PROBLEM_STATUSES = frozenset({Status.FAIL, Status.ERROR})
 
 
 class Check(StrEnum):

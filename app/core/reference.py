@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 
 from app.core.errors import InputError
-from app.core.findings import CODE_NUMBERS, STATUS_OF, Code, Status, Verdict
+from app.core.findings import CODE_NUMBERS, PROBLEM_STATUSES, STATUS_OF, Code, Status, Verdict
 from app.core.model import RunReport
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # 30 characters: no 0/O, 1/I/L, U (V)
@@ -29,7 +29,7 @@ FORMAT = 2
 MAX_KINDS = 14  # "14 or more kinds of problem": the count takes one character
 _VERDICTS = (Verdict.READY, Verdict.ACTION_NEEDED, Verdict.COULD_NOT_CHECK)
 _CODE_OF_NUMBER = {n: c for c, n in CODE_NUMBERS.items()}
-SUPPORTED_STATUSES = (Status.FAIL, Status.ERROR)
+SUPPORTED_STATUSES = PROBLEM_STATUSES
 REFERENCE_LENGTH = 8
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from app import __version__
 from app.core.causes import shared_causes
 from app.core.contacts import Contact, advice
-from app.core.findings import STATUS_RANK, Check, Finding, Status, Verdict
+from app.core.findings import PROBLEM_STATUSES, STATUS_RANK, Check, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
 from app.core.summary import headline
@@ -147,7 +147,7 @@ def _findings_table(findings: tuple[Finding, ...]) -> str:
     e = html.escape
     rows = []
     for f in findings:
-        marked = ' class="bad"' if f.status in (Status.FAIL, Status.ERROR) else ""
+        marked = ' class="bad"' if f.status in PROBLEM_STATUSES else ""
         rows.append(
             f"<tr{marked}><td>{STATUS_WORDS[f.status]}</td><td>{e(explain(f).title)} "
             f'<span class="code">[{f.code.value}]</span></td><td><pre>{e(f.details)}</pre></td></tr>'
@@ -170,7 +170,7 @@ def _problem(target: TargetReport | None, finding: Finding, anchor: str, contact
 
 
 def _whom(words: Words, finding: Finding, contacts: Mapping[str, Contact]) -> str:
-    if finding.status not in (Status.FAIL, Status.ERROR):
+    if finding.status not in PROBLEM_STATUSES:
         return ""
     lines, _said = advice(words, finding.code.value, "", "", contacts)
     return "<p><b>Whom to contact:</b> " + html.escape(" ".join(lines)) + "</p>" if lines else ""

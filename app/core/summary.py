@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from app import __version__
 from app.core.causes import main_cause, shared_causes
 from app.core.contacts import Contact, advice
-from app.core.findings import STATUS_OF, STATUS_RANK, Finding, Status, Verdict
+from app.core.findings import PROBLEM_STATUSES, STATUS_OF, STATUS_RANK, Finding, Status, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
 from app.core.words import GENERIC_PARAMS, STATUS_WORDS, VERDICT_WORDS, explain, for_command_line, words_for
@@ -117,7 +117,7 @@ def _finding_lines(
     if finding.status in (Status.FAIL, Status.ERROR, Status.WARNING) or verbose:
         lines += _wrap("What happened: " + words.explanation, pad + "  ")
         lines += _wrap("What to do: " + words.action, pad + "  ")
-    if contacts and finding.status in (Status.FAIL, Status.ERROR):
+    if contacts and finding.status in PROBLEM_STATUSES:
         whom, _said = advice(words, finding.code.value, "", "", contacts)
         for line in whom:
             lines += _wrap("Whom to contact: " + (for_command_line(line) if command_line else line), pad + "  ")

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QToolButton, QVBoxLa
 
 from app.core.causes import SharedCause
 from app.core.contacts import Contact, advice
-from app.core.findings import STATUS_RANK, Finding, Status
+from app.core.findings import PROBLEM_STATUSES, STATUS_RANK, Finding
 from app.core.model import Target, TargetReport
 from app.core.words import STATUS_WORDS, VERDICT_WORDS, explain
 
@@ -126,7 +126,7 @@ def finding_html(
         f"<small>[{f.code.value}]</small><br>{html.escape(words.explanation)}</p>"
         f"<p><b>What to do:</b> {html.escape(words.action)}</p>"
     )
-    if f.status not in (Status.FAIL, Status.ERROR) or contacts is None:
+    if f.status not in PROBLEM_STATUSES or contacts is None:
         return text
     lines, said = advice(words, f.code.value, where or "This computer", reference, contacts)
     if lines:

@@ -33,7 +33,7 @@ from app.core.catalog import Catalog
 from app.core.causes import SharedCause, shared_causes
 from app.core.endpoint import CheckFinished
 from app.core.errors import InputError
-from app.core.findings import STATUS_RANK, Finding, Status, Verdict
+from app.core.findings import PROBLEM_STATUSES, STATUS_RANK, Finding, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
 from app.core.runner import RunFinished, RunStarted
@@ -75,12 +75,9 @@ class GuideHost(Protocol):
         ...
 
 
-PROBLEMS = (Status.FAIL, Status.ERROR)
-
-
 def computer_problems(report: RunReport) -> list[Finding]:
     """What stops this computer as a whole (and the certificate file), worst first: the guide's first pages."""
-    found = [f for f in (*report.findings, *report.computer) if f.status in (Status.FAIL, Status.ERROR)]
+    found = [f for f in (*report.findings, *report.computer) if f.status in PROBLEM_STATUSES]
     return sorted(found, key=lambda f: -STATUS_RANK[f.status])
 
 
@@ -152,7 +149,8 @@ class GuidedTroubleshooting(QWizard):
         pages += [
             ProblemPage(self, t)
             for t in report.targets
-            if t.verdict is not Verdict.READY and not {f.code for f in t.problems if f.status in PROBLEMS} <= shared
+            if t.verdict is not Verdict.READY
+            and not {f.code for f in t.problems if f.status in PROBLEM_STATUSES} <= shared
         ]
         for n, page in enumerate(pages):
             self.setPage(FIRST_PROBLEM + n, page)
