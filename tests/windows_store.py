@@ -12,35 +12,24 @@ if sys.platform == "win32":  # pragma: no cover - Windows only
     import ctypes
     from ctypes import wintypes as w
 
+    from app.core.computer.cert_store_windows import PCertContext, crypt32
+
     class _Blob(ctypes.Structure):
         _fields_ = [("size", w.DWORD), ("data", ctypes.POINTER(ctypes.c_ubyte))]
 
-    class _Ctx(ctypes.Structure):
-        _fields_ = [
-            ("encoding", w.DWORD),
-            ("encoded", ctypes.POINTER(ctypes.c_ubyte)),
-            ("size", w.DWORD),
-            ("info", ctypes.c_void_p),
-            ("store", ctypes.c_void_p),
-        ]
-
-    _P = ctypes.POINTER(_Ctx)
+    _P = PCertContext
     _CRYPT_EXPORTABLE, _CRYPT_USER_KEYSET = 0x1, 0x1000
     _ADD_REPLACE_EXISTING = 3
 
     def _lib() -> ctypes.WinDLL:
-        lib = ctypes.WinDLL("crypt32", use_last_error=True)
+        """The program's own crypt32 declarations, and the calls that write into a store (tests only)."""
+        lib = crypt32()
         lib.PFXImportCertStore.restype = ctypes.c_void_p
         lib.PFXImportCertStore.argtypes = [ctypes.POINTER(_Blob), w.LPCWSTR, w.DWORD]
-        lib.CertOpenStore.restype = ctypes.c_void_p
-        lib.CertOpenStore.argtypes = [ctypes.c_void_p, w.DWORD, ctypes.c_void_p, w.DWORD, ctypes.c_void_p]
-        lib.CertEnumCertificatesInStore.restype = _P
-        lib.CertEnumCertificatesInStore.argtypes = [ctypes.c_void_p, _P]
         lib.CertAddCertificateContextToStore.argtypes = [ctypes.c_void_p, _P, w.DWORD, ctypes.c_void_p]
         lib.CertDuplicateCertificateContext.restype = _P
         lib.CertDuplicateCertificateContext.argtypes = [_P]
         lib.CertDeleteCertificateFromStore.argtypes = [_P]
-        lib.CertCloseStore.argtypes = [ctypes.c_void_p, w.DWORD]
         return lib
 
     def _open_my(lib: ctypes.WinDLL) -> int:

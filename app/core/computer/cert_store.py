@@ -89,6 +89,10 @@ class CertStore(Protocol):
         """Every certificate of CurrentUser\\MY and LocalMachine\\MY (those it can read)."""
         ...
 
+    def certificate(self, thumbprint: str) -> StoreCertificate | None:
+        """The certificate with this thumbprint (40 upper-case hexadecimal digits), or None."""
+        ...
+
 
 class StoreError(InputError):
     """A store (or a snapshot of one) that cannot be read, in one sentence."""
@@ -139,6 +143,10 @@ class SnapshotCertStore:
         """The recorded certificates."""
         return list(self._certs)
 
+    def certificate(self, thumbprint: str) -> StoreCertificate | None:
+        """The recorded certificate with this thumbprint, or None."""
+        return next((c for c in self._certs if c.thumbprint == thumbprint), None)
+
 
 def client_certificates(store: CertStore) -> list[StoreCertificate]:
     """The certificates that can identify a person to a server: a private key is there, and the certificate is
@@ -158,8 +166,7 @@ def client_certificates(store: CertStore) -> list[StoreCertificate]:
 
 def find_certificate(store: CertStore, thumbprint: str) -> StoreCertificate | None:
     """The store's certificate with this thumbprint (spaces and case ignored, as Windows shows it)."""
-    wanted = thumbprint.replace(" ", "").replace(":", "").upper()
-    return next((c for c in store.certificates() if c.thumbprint == wanted), None)
+    return store.certificate(thumbprint.replace(" ", "").replace(":", "").upper())
 
 
 def is_store_choice(text: str) -> bool:

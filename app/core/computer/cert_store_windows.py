@@ -6,6 +6,7 @@ private key is only *asked about* (silently: never a prompt, never a smart card 
 
 from __future__ import annotations
 
+import hashlib
 import sys
 
 from app.core.computer.cert_store import LOCATIONS, KeyState, StoreCertificate
@@ -24,7 +25,9 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
     _KP_PERMISSIONS, _CRYPT_EXPORT = 6, 0x4
     _NCRYPT_ALLOW_EXPORT = 0x1 | 0x2  # NCRYPT_ALLOW_EXPORT_FLAG | NCRYPT_ALLOW_PLAINTEXT_EXPORT_FLAG
 
-    class _CertContext(ctypes.Structure):
+    class CertContext(ctypes.Structure):
+        """CERT_CONTEXT (also declared for the tests that put a certificate into the store)."""
+
         _fields_ = [
             ("encoding", w.DWORD),
             ("encoded", ctypes.POINTER(ctypes.c_ubyte)),
@@ -33,13 +36,13 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
             ("store", ctypes.c_void_p),
         ]
 
-    _PCtx = ctypes.POINTER(_CertContext)
+    PCertContext = ctypes.POINTER(CertContext)
 
     class _TrustStatus(ctypes.Structure):
         _fields_ = [("error", w.DWORD), ("info", w.DWORD)]
 
     class _ChainElement(ctypes.Structure):
-        _fields_ = [("size", w.DWORD), ("cert", _PCtx)]  # the rest is not read
+        _fields_ = [("size", w.DWORD), ("cert", PCertContext)]  # the rest is not read
 
     class _SimpleChain(ctypes.Structure):
         _fields_ = [
@@ -66,17 +69,18 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
     class _ChainPara(ctypes.Structure):
         _fields_ = [("size", w.DWORD), ("usage", _UsageMatch)]
 
-    def _crypt32() -> ctypes.WinDLL:
+    def crypt32() -> ctypes.WinDLL:
+        """crypt32 with the functions this module calls declared."""
         lib = ctypes.WinDLL("crypt32", use_last_error=True)
         lib.CertOpenStore.restype = ctypes.c_void_p
         lib.CertOpenStore.argtypes = [ctypes.c_void_p, w.DWORD, ctypes.c_void_p, w.DWORD, ctypes.c_void_p]
-        lib.CertEnumCertificatesInStore.restype = _PCtx
-        lib.CertEnumCertificatesInStore.argtypes = [ctypes.c_void_p, _PCtx]
+        lib.CertEnumCertificatesInStore.restype = PCertContext
+        lib.CertEnumCertificatesInStore.argtypes = [ctypes.c_void_p, PCertContext]
         lib.CertCloseStore.argtypes = [ctypes.c_void_p, w.DWORD]
-        lib.CertFreeCertificateContext.argtypes = [_PCtx]
+        lib.CertFreeCertificateContext.argtypes = [PCertContext]
         lib.CertGetCertificateChain.argtypes = [
             ctypes.c_void_p,
-            _PCtx,
+            PCertContext,
             ctypes.c_void_p,
             ctypes.c_void_p,
             ctypes.POINTER(_ChainPara),
@@ -85,9 +89,14 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
             ctypes.POINTER(ctypes.POINTER(_ChainContext)),
         ]
         lib.CertFreeCertificateChain.argtypes = [ctypes.POINTER(_ChainContext)]
-        lib.CertGetCertificateContextProperty.argtypes = [_PCtx, w.DWORD, ctypes.c_void_p, ctypes.POINTER(w.DWORD)]
+        lib.CertGetCertificateContextProperty.argtypes = [
+            PCertContext,
+            w.DWORD,
+            ctypes.c_void_p,
+            ctypes.POINTER(w.DWORD),
+        ]
         lib.CryptAcquireCertificatePrivateKey.argtypes = [
-            _PCtx,
+            PCertContext,
             w.DWORD,
             ctypes.c_void_p,
             ctypes.POINTER(ctypes.c_size_t),
@@ -101,7 +110,15 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
 
         def certificates(self) -> list[StoreCertificate]:
             """Every certificate the two Personal stores hold (a store that does not open gives none)."""
-            lib = _crypt32()
+            return self._read(None)
+
+        def certificate(self, thumbprint: str) -> StoreCertificate | None:
+            """The one with this thumbprint (upper-case hex): the others' keys and chains are not asked about."""
+            found = self._read(thumbprint)
+            return found[0] if found else None
+
+        def _read(self, only: str | None) -> list[StoreCertificate]:
+            lib = crypt32()
             found: list[StoreCertificate] = []
             for location in LOCATIONS:
                 store = lib.CertOpenStore(
@@ -114,19 +131,25 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
                     while ctx:
                         try:
                             der = bytes(ctx.contents.encoded[: ctx.contents.size])
-                            entry = StoreCertificate(
-                                location, der, _key_state(lib, ctx), _friendly_name(lib, ctx), _chain(lib, ctx, store)
-                            )
+                            if only is None or hashlib.sha1(der).hexdigest().upper() == only:  # noqa: S324
+                                found.append(
+                                    StoreCertificate(
+                                        location,
+                                        der,
+                                        _key_state(lib, ctx),
+                                        _friendly_name(lib, ctx),
+                                        _chain(lib, ctx, store),
+                                    )
+                                )
                         except BaseException:
                             lib.CertFreeCertificateContext(ctx)  # the enumeration would have freed it
                             raise
-                        found.append(entry)
                         ctx = lib.CertEnumCertificatesInStore(store, ctx)  # frees the previous context
                 finally:
                     lib.CertCloseStore(store, 0)
             return found
 
-    def _chain(lib: ctypes.WinDLL, ctx: _PCtx, store: int) -> tuple[bytes, ...]:
+    def _chain(lib: ctypes.WinDLL, ctx: PCertContext, store: int) -> tuple[bytes, ...]:
         """The authorities above the certificate, as Windows' chain engine finds them (no network: cache only),
         looking in its own Personal store too (where a .pfx import puts the authorities it carries)."""
         para = _ChainPara(ctypes.sizeof(_ChainPara), _UsageMatch(0, _Usage(0, None)))
@@ -148,7 +171,7 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
         finally:
             lib.CertFreeCertificateChain(found)
 
-    def _friendly_name(lib: ctypes.WinDLL, ctx: _PCtx) -> str:
+    def _friendly_name(lib: ctypes.WinDLL, ctx: PCertContext) -> str:
         size = w.DWORD(0)
         if not lib.CertGetCertificateContextProperty(ctx, _FRIENDLY_NAME, None, ctypes.byref(size)) or not size.value:
             return ""
@@ -157,7 +180,7 @@ if sys.platform == "win32":  # pragma: no cover - Windows only (and the Windows 
             return ""
         return buffer.raw[: size.value].decode("utf-16-le", errors="replace").rstrip("\x00")
 
-    def _key_state(lib: ctypes.WinDLL, ctx: _PCtx) -> KeyState:
+    def _key_state(lib: ctypes.WinDLL, ctx: PCertContext) -> KeyState:
         size = w.DWORD(0)
         if not lib.CertGetCertificateContextProperty(ctx, _KEY_PROV_INFO, None, ctypes.byref(size)):
             return KeyState.NONE
