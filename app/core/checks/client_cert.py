@@ -287,9 +287,7 @@ def _load_jks(name: str, data: bytes, password: str, alias: str) -> ClientCertif
     sealed = store.seal_matches(password)
     try:
         plain = jks.open_key(entry, password)
-    except jks.JksError as exc:
-        if "password" not in str(exc):
-            return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, str(exc))
+    except jks.WrongPassword:
         if sealed:
             return ClientCertProblem(
                 name,
@@ -301,6 +299,8 @@ def _load_jks(name: str, data: bytes, password: str, alias: str) -> ClientCertif
         return ClientCertProblem(
             name, Code.CLIENT_CERT_BAD_PASSWORD, "the Java key store is whole but did not open with the password given"
         )
+    except jks.JksError as exc:  # the key itself is damaged, or locked in a way not read here
+        return ClientCertProblem(name, Code.CLIENT_CERT_UNREADABLE, str(exc))
     if not sealed:
         return ClientCertProblem(
             name,

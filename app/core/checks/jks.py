@@ -34,6 +34,10 @@ class JksError(ValueError):
     """A key store that cannot be used, in words for the details (never the password)."""
 
 
+class WrongPassword(JksError):
+    """The key's own check did not match: not the password its key was locked with."""
+
+
 @dataclass(frozen=True)
 class KeyEntry:
     """A private key entry: its name, the protected key, and its certificate chain (DER, the key's own first)."""
@@ -50,7 +54,7 @@ class JavaKeyStore:
     Attributes:
         keys: its private key entries.
         trusted: its trusted certificates (DER), as a ``cacerts.jks`` holds them.
-        sealed: the part the seal covers and the seal itself.
+    The seal (and the part of the file it covers) is kept to check a password with :meth:`seal_matches`.
     """
 
     keys: tuple[KeyEntry, ...]
@@ -111,8 +115,9 @@ def read_jks(data: bytes) -> JavaKeyStore:
 
 
 def open_key(entry: KeyEntry, password: str) -> bytes:
-    """The entry's private key (PKCS#8 DER), opened with ``password``. Raises :class:`JksError`: "wrong password"
-    when the key's own check does not match (keytool gives a key the store's password unless told otherwise)."""
+    """The entry's private key (PKCS#8 DER), opened with ``password``. Raises :class:`WrongPassword` when the key's
+    own check does not match (keytool gives a key the store's password unless told otherwise), :class:`JksError`
+    when the key is damaged."""
     try:
         tag, body, end = read_tlv(entry.protected_key)
         algorithm_tag, algorithm, after = read_tlv(body)
@@ -135,7 +140,7 @@ def open_key(entry: KeyEntry, password: str) -> bytes:
         stream += digest
     plain = bytes(a ^ b for a, b in zip(encrypted, stream, strict=False))
     if not hmac.compare_digest(hashlib.sha1(secret + plain).digest(), check):  # noqa: S324
-        raise JksError("the private key did not open with the password given")
+        raise WrongPassword("the private key did not open with the password given")
     return plain
 
 
