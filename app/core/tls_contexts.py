@@ -137,9 +137,9 @@ def _from_ders(name: str, label: str, ders: tuple[bytes, ...]) -> TrustAnchors:
                 x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode("ascii")
                 for der in ders
             )
-        return TrustAnchors.from_pem(label, pem)
     except ValueError:
         raise TrustFileError(f"The trusted-certificate file {name} holds a damaged certificate.") from None
+    return TrustAnchors(label, pem, frozenset(ders))  # the certificates as given (no second reading of the PEM)
 
 
 def anchors_pem(extra: tuple[TrustAnchors, ...], target_anchors: TrustAnchors | None = None) -> str:
