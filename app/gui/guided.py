@@ -368,13 +368,21 @@ def check_result_text(report: RunReport) -> str:
         return "The check was cancelled. Press Check now to start again."
     if report.verdict is Verdict.READY:
         return "This computer is ready for TLS 1.2. Press Next to finish."
+    return f"{found_text(computer, addresses)}. Press Next to go through them one by one."
+
+
+def found_text(computer: int, addresses: int, still: bool = False) -> str:
+    """ "This computer has 1 problem and 4 addresses have problems" (with "still" after a re-check)."""
+    yet = " still" if still else ""
     parts = []
     if computer:
-        parts.append(f"this computer has {computer} problem{'s' if computer != 1 else ''}")
+        parts.append(f"this computer{yet} has {computer} problem{'s' if computer != 1 else ''}")
     if addresses:
-        parts.append(f"{addresses} address{'es have' if addresses != 1 else ' has'} problems")
+        parts.append(
+            f"{addresses} address{'es' if addresses != 1 else ''}{yet} {'have' if addresses != 1 else 'has'} problems"
+        )
     found = " and ".join(parts) or "some things could not be checked"
-    return f"{found[0].upper()}{found[1:]}. Press Next to go through them one by one."
+    return found[0].upper() + found[1:]
 
 
 class _StepPage(QWizardPage):
@@ -564,16 +572,9 @@ class FinishPage(QWizardPage):
             self.export.hide()
             return
         code = encode(SupportSummary.from_report(report))
-        remaining, computer = self.guide.remaining(), self.guide.remaining_computer()
-        parts = []
-        if computer:
-            parts.append(f"this computer still has {len(computer)} problem{'s' if len(computer) != 1 else ''}")
-        if remaining:
-            noun = "address still has" if len(remaining) == 1 else "addresses still have"
-            parts.append(f"{len(remaining)} {noun} problems")
-        found = " and ".join(parts) or "some things could not be checked"
+        found = found_text(len(self.guide.remaining_computer()), len(self.guide.remaining()), still=True)
         self.text.setText(
-            f"{found[0].upper()}{found[1:]}. Export the diagnostic bundle and send it to the person helping "
+            f"{found}. Export the diagnostic bundle and send it to the person helping "
             f"you, and read out this reference (and the support code {code}):"
         )
         self.reference.setText(report.reference)
