@@ -57,45 +57,24 @@ def jks_from_p12(
     return dest
 
 
-def jks_key_pair(dest: Path, alias: str, store_password: str) -> Path:
-    """Add a new self-signed key pair named ``alias`` to a JKS key store."""
+def _store(dest: Path, kind: str) -> tuple[str, ...]:
+    return ("-keystore", str(dest), "-storetype", kind, "-storepass:env", "PW")
+
+
+def jks_key_pair(dest: Path, alias: str, store_password: str, kind: str = "JKS") -> Path:
+    """Add a new self-signed key pair named ``alias`` to a key store (JKS, or another kind keytool writes)."""
     keytool(
-        "-genkeypair",
-        "-alias",
-        alias,
-        "-keyalg",
-        "EC",
-        "-dname",
-        f"CN={alias}",
-        "-keystore",
-        str(dest),
-        "-storetype",
-        "JKS",
-        "-storepass:env",
-        "PW",
-        "-keypass:env",
-        "PW",
-        PW=store_password,
-    )
+        "-genkeypair", "-alias", alias, "-keyalg", "EC", "-dname", f"CN={alias}", *_store(dest, kind),
+        "-keypass:env", "PW", PW=store_password,
+    )  # fmt: skip
     return dest
 
 
-def jks_trusted(dest: Path, pem: Path, alias: str = "company-root", password: str = "changeit") -> Path:
-    """Add a trusted certificate to a JKS trust store (as a company's ``cacerts.jks`` holds its root)."""
-    keytool(
-        "-importcert",
-        "-alias",
-        alias,
-        "-file",
-        str(pem),
-        "-keystore",
-        str(dest),
-        "-storetype",
-        "JKS",
-        "-storepass:env",
-        "PW",
-        PW=password,
-    )
+def jks_trusted(
+    dest: Path, pem: Path, alias: str = "company-root", password: str = "changeit", kind: str = "JKS"
+) -> Path:
+    """Add a trusted certificate to a trust store (as a company's ``cacerts.jks`` holds its root)."""
+    keytool("-importcert", "-alias", alias, "-file", str(pem), *_store(dest, kind), PW=password)
     return dest
 
 

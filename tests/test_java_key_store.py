@@ -23,7 +23,7 @@ from app.core.checks.client_cert import (
 from app.core.errors import TrustFileError
 from app.core.findings import Code
 from app.core.tls_contexts import load_trust_file
-from tests.keystores import jks_from_p12, jks_key_pair, jks_trusted, keytool, needs_keytool
+from tests.keystores import jks_from_p12, jks_key_pair, jks_trusted, needs_keytool
 
 pytestmark = needs_keytool
 STORE_PW = "St0re-Pass-For-Test"
@@ -45,11 +45,7 @@ def stores(lab, tmp_path_factory) -> dict[str, Path]:
     ca = folder / "ca.pem"
     ca.write_text(lab.pki.ca.pem)
     made["trust"] = jks_trusted(folder / "cacerts.jks", ca)
-    keytool(
-        "-genkeypair", "-alias", "x", "-keyalg", "EC", "-dname", "CN=x", "-keystore", str(folder / "x.jceks"),
-        "-storetype", "JCEKS", "-storepass:env", "PW", "-keypass:env", "PW", PW=STORE_PW,
-    )  # fmt: skip
-    made["jceks"] = folder / "x.jceks"
+    made["jceks"] = jks_key_pair(folder / "x.jceks", "x", STORE_PW, kind="JCEKS")
     return made
 
 
@@ -114,10 +110,7 @@ def test_a_java_trust_store_is_read_as_trusted_certificates(stores, lab, tmp_pat
     with pytest.raises(TrustFileError, match="holds no trusted certificate"):
         load_trust_file(stores["one"])
     p12 = tmp_path / "trust.p12"
-    keytool(
-        "-importcert", "-alias", "root", "-file", str(_pem(lab, tmp_path)), "-keystore", str(p12),
-        "-storetype", "PKCS12", "-storepass:env", "PW", PW="changeit",
-    )  # fmt: skip
+    jks_trusted(p12, _pem(lab, tmp_path), alias="root", kind="PKCS12")
     assert load_trust_file(p12).ders == anchors.ders  # Java 18's own cacerts is a PKCS#12 of this kind
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
