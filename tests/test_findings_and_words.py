@@ -187,6 +187,66 @@ def test_every_finding_reads_at_grade_8_or_lower():
     assert not too_hard, f"above school grade {GRADE:g}: {too_hard}"
 
 
+# Capital words in the explanations that are names to pass on as they are, not words to learn.
+PASSED_ON = {
+    "ISO",  # the organisation the reader trades with
+    "IT",  # the reader's IT department
+    "WOW6432Node",  # the 32-bit half of the registry, read out to the IT department
+    "KB3140245",  # a Windows update's number
+    "R2",  # Windows Server 2008 R2
+    "MAP-Stage",  # an environment's name
+    # Registry values, read out to the IT department as they are written:
+    "DisabledByDefault",
+    "DefaultSecureProtocols",
+    "SecureProtocols",
+    "SchUseStrongCrypto",
+    "SystemDefaultTlsVersions",
+}
+
+
+def test_every_term_of_the_glossary_reads_at_grade_8_or_lower_and_is_used():
+    from app.core.words import load_glossary, terms_used
+
+    used = terms_used(*_all_texts())
+    for term in load_glossary():
+        grade = reading_grade(f"{term.term}. {term.meaning}")
+        assert grade <= GRADE, f"{term.term}: grade {grade:.1f}"
+        assert term in used, f"{term.term}: no explanation uses it, so it would never be shown"
+
+
+def test_every_capital_word_in_the_explanations_is_explained_or_a_name_passed_on():
+    """Acronyms are jargon: each one the words use has a meaning in the glossary, shown beside it."""
+    from app.core.words import terms_used
+
+    unexplained = set()
+    for text in _all_texts():
+        said = re.sub(r"\S*\\\S*|(?<!\w)-\S+", "", text)  # paths (C:\\..., HKLM\\...) and options: as written
+        for word in re.findall(r"(?<![\w.{-])\.?[A-Z][\w-]*[A-Z0-9][\w-]*(?<!-)", said):
+            if word not in PASSED_ON and not terms_used(word):
+                unexplained.add(word)
+    assert not unexplained, f"explain these in glossary.toml, or pass them on knowingly: {sorted(unexplained)}"
+
+
+def test_a_term_is_found_as_a_whole_word_once_in_the_order_of_first_use():
+    from app.core.words import terms_used
+
+    found = [t.term for t in terms_used("Your proxy said no.", "The TLS proxy and the private key; my-key.pem.")]
+    assert found == ["Proxy", "TLS", "Private key"]  # "key" of my-key.pem is a file's name, not the term
+    assert terms_used("The report is exported.", "tls in lower case is not the acronym") == []
+
+
+def _all_texts() -> list[str]:
+    """Every title, explanation and action of explanations.toml, variants included, placeholders left out."""
+    import tomllib
+
+    table = tomllib.loads(resource_path("explanations.toml").read_text(encoding="utf-8"))
+    texts = []
+    for words in table.values():
+        for entry in [words, *(v for v in words.values() if isinstance(v, dict))]:
+            texts += [re.sub(r"\{[a-z_]+\}", "", entry[f]) for f in ("title", "explanation", "action")]
+    return texts
+
+
 def test_the_text_summary_never_cuts_a_link():
     """Copy summary's text is pasted into e-mails: a link cut over two lines no longer opens."""
     from app.core.ads_client import INSTALL_PAGE, MARKET_NOTICE

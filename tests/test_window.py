@@ -1,5 +1,6 @@
 """The real window, offscreen, against the practice lab."""
 
+import html
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.errors import InputError
 from app.core.findings import Check, Code, Verdict
-from app.core.words import explain, words_for
+from app.core.words import explain, load_glossary, terms_used, words_for
 from app.gui import create_window
 from app.gui.guided import ProblemPage
 from app.gui.heartbeat import Heartbeat
@@ -79,6 +80,10 @@ def run_to_end(qtbot, window: MainWindow, timeout_ms: int = 60_000) -> None:
         qtbot.mouseClick(window.check_button, Qt.MouseButton.LeftButton)
 
 
+def _meaning(term: str) -> str:
+    return html.escape(next(t.meaning for t in load_glossary() if t.term == term))
+
+
 def lab_ca_file(lab, tmp_path: Path) -> str:
     path = tmp_path / "practice-ca.pem"
     path.write_text(lab.pki.ca.pem)
@@ -115,6 +120,11 @@ def test_practice_run_gives_a_verdict_and_explains_a_failure(qtbot, lab, prefs):
     )
     assert explain(expired).title in details
     assert explain(expired).action in details
+    said = explain(expired)
+    used = terms_used(said.title, said.explanation, said.action)
+    assert used and "Words used here" in details
+    for term in used:  # each word a person may not know, with its plain meaning
+        assert f"{term.term}: {term.meaning}" in details
     assert not window.details.technical.isVisible()
     endpoint_item = window.results.item_for("practice-expired")
     assert endpoint_item is not None
@@ -476,6 +486,7 @@ def test_the_guide_tells_of_this_computers_own_problems(qtbot, window, lab):
     guide.next()
     assert guide.currentPage() is guide.computer_pages()[0]  # this computer's problems come first
     assert words_for(Code.ADS_CLIENT_OUTDATED, ads.finding.params).title in ads.text.text()
+    assert "Words used here" in ads.text.text() and _meaning("ADS client") in ads.text.text()  # jargon explained
     window.ads_version.setText("6.1.0.0")  # the user upgrades, then checks again
     with qtbot.waitSignal(guide.check_done, timeout=30_000):
         qtbot.mouseClick(ads.again, Qt.MouseButton.LeftButton)
@@ -504,6 +515,46 @@ def test_one_check_at_a_time_and_the_other_window_does_not_freeze(qtbot, window,
     assert max(beat.gaps) < 1000, f"the GUI thread stalled {max(beat.gaps)} ms"  # a freeze, not a timing
     assert guide.check.button.isEnabled() and window.check_button.isEnabled()
     guide.reject()
+
+
+def test_the_session_hands_out_a_run_a_frame_at_a_time_and_ends_after_its_last_event(qtbot, window):
+    """The session, not a window, paces the events: a slow receiver (5 ms an event) gets at most two events
+    before the event loop runs again; ``started`` comes first, ``finished`` after the report, and the count
+    reaches every step."""
+    from PySide6.QtCore import QTimer
+
+    from app.core.runner import RunFinished
+
+    session = window.session
+    ticks = [0]
+    ticker = QTimer()
+    ticker.setInterval(0)  # runs whenever the event loop gets control back
+    ticker.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
+    seen: list[tuple[str, int]] = []
+    counts: list[tuple[int, int]] = []
+
+    def on_event(owner, event):
+        assert owner is window
+        seen.append((type(event).__name__, ticks[0]))
+        time.sleep(0.005)  # a receiver with real work to do
+
+    session.started.connect(lambda owner: seen.append(("started", ticks[0])))
+    session.progress.connect(on_event)
+    session.counted.connect(lambda owner, done, total: counts.append((done, total)))
+    session.finished.connect(lambda owner: seen.append(("finished", ticks[0])))
+    ticker.start()
+    run_to_end(qtbot, window)
+    ticker.stop()
+    names = [name for name, _ in seen]
+    assert names[0] == "started" and names[-1] == "finished" and names[-2] == RunFinished.__name__
+    per_tick: dict[int, int] = {}
+    for _name, tick in seen[1:-1]:
+        per_tick[tick] = per_tick.get(tick, 0) + 1
+    print(f"{len(seen) - 2} events over {len(per_tick)} turns of the event loop, at most {max(per_tick.values())}")
+    assert max(per_tick.values()) <= 2
+    assert counts and counts[-1][0] == counts[-1][1]
+    assert [done for done, _ in counts] == sorted(done for done, _ in counts)  # it never goes back
+    assert window.progress.value() == window.progress.maximum()
 
 
 def test_open_log_folder_shows_the_log_folder(qtbot, window):

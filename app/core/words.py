@@ -1,8 +1,10 @@
-"""The plain-language words for each finding code, read from ``app/resources/explanations.toml``."""
+"""The plain-language words for each finding code, read from ``app/resources/explanations.toml``, and the
+meanings of the words a person may not know, from ``app/resources/glossary.toml``."""
 
 from __future__ import annotations
 
 import functools
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -14,6 +16,7 @@ from app.core.findings import Code, Finding, Status, Verdict
 from app.core.resources import required_resource
 
 WORDS_FILE = "explanations.toml"
+GLOSSARY_FILE = "glossary.toml"
 _FIELDS = ("title", "explanation", "action")
 
 
@@ -187,3 +190,58 @@ def readable_host(host: str) -> str:
     except UnicodeError:
         return host
     return host if shown == host else f"{shown} ({host})"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word a person may not know, with its plain meaning."""
+
+    term: str
+    meaning: str
+    uses: tuple[str, ...]  # how the texts write it
+
+
+@functools.cache
+def load_glossary(path: Path | None = None) -> tuple[Term, ...]:
+    """Every term of the glossary. Raises ``ValueError`` naming the entry when one is broken."""
+    file = path or required_resource(GLOSSARY_FILE)
+    with file.open("rb") as fh:
+        data = tomllib.load(fh)
+    terms = []
+    for key, entry in data.items():
+        uses = entry.get("uses") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in ("term", "meaning")):
+            raise ValueError(f"{file}: entry {key} needs a term and a meaning")
+        if not isinstance(uses, list) or not uses or not all(isinstance(u, str) and u for u in uses):
+            raise ValueError(f"{file}: entry {key} needs a list of uses")
+        terms.append(Term(entry["term"], entry["meaning"], tuple(uses)))
+    return tuple(terms)
+
+
+def _exact(use: str) -> bool:
+    """All-capital uses (TLS, ADS) are matched as written; others in any case."""
+    return use == use.upper()
+
+
+@functools.cache
+def _glossary_index() -> tuple[re.Pattern[str], dict[str, Term]]:
+    by_use: dict[str, Term] = {}
+    for term in load_glossary():
+        for use in term.uses:
+            by_use[use if _exact(use) else use.lower()] = term
+    # The longest use first ("private key" before "key"), as a whole word: not inside a name such as my-key.pem.
+    ordered = sorted({u for t in load_glossary() for u in t.uses}, key=len, reverse=True)
+    parts = [re.escape(u) if _exact(u) else f"(?i:{re.escape(u)})" for u in ordered]
+    return re.compile(r"(?<![\w.\-/\\])(?:" + "|".join(parts) + r")(?![\w\-])"), by_use
+
+
+def terms_used(*texts: str) -> list[Term]:
+    """The glossary's terms these texts use, in the order of their first use, each once."""
+    pattern, by_use = _glossary_index()
+    found: list[Term] = []
+    for text in texts:
+        for match in pattern.finditer(text):
+            term = by_use.get(match.group()) or by_use.get(match.group().lower())
+            if term is not None and term not in found:
+                found.append(term)
+    return found

@@ -4,7 +4,7 @@ certificate chain folded away below."""
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QToolButton, QVBoxLayout, QWidget
@@ -13,7 +13,7 @@ from app.core.causes import SharedCause
 from app.core.contacts import Contact, advice
 from app.core.findings import PROBLEM_STATUSES, STATUS_RANK, Finding
 from app.core.model import Target, TargetReport
-from app.core.words import STATUS_WORDS, VERDICT_WORDS, explain
+from app.core.words import STATUS_WORDS, VERDICT_WORDS, explain, terms_used
 
 
 class DetailsPanel(QWidget):
@@ -61,7 +61,7 @@ class DetailsPanel(QWidget):
         where = f"{target.name} ({target.address.url})" if target else "This computer"
         for f in sorted(findings, key=lambda f: -STATUS_RANK[f.status]):
             parts.append(finding_html(f, where, self.reference, self.contacts))
-        self.text.setHtml("".join(parts))
+        self.text.setHtml("".join(parts) + glossary_html(findings))
         self.technical.setPlainText(_technical(findings))
 
     def show_cause(self, cause: SharedCause, names: list[str]) -> None:
@@ -73,6 +73,7 @@ class DetailsPanel(QWidget):
             f"<p>This one problem stops {len(names)} addresses. Fix it first: the others may then work.</p>"
             + finding_html(cause.finding, f"{len(names)} addresses", self.reference, self.contacts)
             + f"<p><b>The addresses it stops:</b></p><ul>{listed}</ul>"
+            + glossary_html((cause.finding,))
         )
         self.technical.setPlainText(_technical((cause.finding,)))
 
@@ -88,7 +89,7 @@ class DetailsPanel(QWidget):
             parts.append("<p>Everything needed works for this address.</p>")
         for f in sorted(problems, key=lambda f: -STATUS_RANK[f.status]):
             parts.append(finding_html(f, f"{t.name} ({t.address.url})", self.reference, self.contacts))
-        self.text.setHtml("".join(parts))
+        self.text.setHtml("".join(parts) + glossary_html(problems))
         facts = [
             f"Address: {t.address.url}",
             f"Resolved to: {', '.join(report.addresses) or '-'}",
@@ -132,6 +133,16 @@ def finding_html(
     if lines:
         text += "<p><b>Whom to contact:</b><br>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
     return text + f"<p><b>To say or paste:</b> <i>{html.escape(said)}</i></p>"
+
+
+def glossary_html(findings: Iterable[Finding]) -> str:
+    """ "Words used here": the plain meaning of each term these findings' words use, once (nothing if none)."""
+    said = [explain(f) for f in findings]
+    terms = terms_used(*(text for w in said for text in (w.title, w.explanation, w.action)))
+    if not terms:
+        return ""
+    meanings = "<br>".join(f"<b>{html.escape(t.term)}</b>: {html.escape(t.meaning)}" for t in terms)
+    return f"<p><small><b>Words used here</b><br>{meanings}</small></p>"
 
 
 def _technical(findings: tuple[Finding, ...]) -> str:

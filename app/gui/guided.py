@@ -31,14 +31,13 @@ from PySide6.QtWidgets import (
 
 from app.core.catalog import Catalog
 from app.core.causes import SharedCause, shared_causes
-from app.core.endpoint import CheckFinished
 from app.core.errors import InputError
 from app.core.findings import PROBLEM_STATUSES, STATUS_RANK, Finding, Verdict
 from app.core.model import RunReport, TargetReport
 from app.core.reference import SupportSummary, encode
-from app.core.runner import RunFinished, RunStarted
+from app.core.runner import RunFinished
 from app.core.words import explain
-from app.gui.details import finding_html
+from app.gui.details import finding_html, glossary_html
 from app.gui.session import CheckSession
 from app.gui.status import CHECK_LABELS, problem_text_colour
 from app.gui.worker import CheckRequest
@@ -98,6 +97,7 @@ class GuidedTroubleshooting(QWizard):
         self.running = False
         self._recheck_page: ProblemPage | ComputerPage | CausePage | None = None
         self.session.progress.connect(self._session_event)
+        self.session.counted.connect(self._session_counted)
         self.session.failed.connect(self._session_failed)
         self.session.finished.connect(self._session_finished)
         self.session.busy_changed.connect(self._busy_changed)
@@ -205,6 +205,11 @@ class GuidedTroubleshooting(QWizard):
                 self._show_report(event.report)
             else:
                 self._merge(event.report)
+
+    @Slot(object, int, int)
+    def _session_counted(self, owner: object, done: int, total: int) -> None:
+        if owner is self and self._recheck_page is None:
+            self.check.show_count(done, total)
 
     def _merge(self, rerun: RunReport) -> None:
         if self.report is None:
@@ -323,7 +328,6 @@ class CheckPage(QWizardPage):
         self.result = QLabel()
         self.result.setAccessibleName("Check result")
         self.result.setWordWrap(True)
-        self._units = 0
         layout = QVBoxLayout(self)
         layout.addWidget(self.button)
         layout.addWidget(self.progress)
@@ -338,16 +342,15 @@ class CheckPage(QWizardPage):
 
     def on_event(self, event: object) -> None:
         """Progress while checking."""
-        if isinstance(event, RunStarted):
-            self._units = 0
-            self.progress.setRange(0, max(1, len(event.targets) * 8))
-        elif isinstance(event, CheckFinished):
-            self._units += 1
-            self.progress.setValue(min(self.progress.maximum(), self._units))
-        elif isinstance(event, RunFinished):
+        if isinstance(event, RunFinished):
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
             self.result.setText(check_result_text(event.report))
+
+    def show_count(self, done: int, total: int) -> None:
+        """Steps done of all the check's steps."""
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(total, done))
 
     def show_problem(self, sentence: str) -> None:
         """The check could not start."""
@@ -424,7 +427,7 @@ class ComputerPage(_StepPage):
         self.finding = finding
         place = "Your certificate file" if finding in (wizard.report.findings if wizard.report else ()) else ""
         self.setSubTitle(f"This computer: {place or CHECK_LABELS.get(finding.check, finding.check.value)}")
-        self.text.setText(_finding_html(finding, wizard, "This computer"))
+        self.text.setText(_findings_html([finding], wizard, "This computer"))
 
     def _check_again(self) -> None:
         if self.guide.run_check(only=(NOT_AN_ADDRESS,), page=self):
@@ -440,7 +443,7 @@ class ComputerPage(_StepPage):
             self.text.setText("<p>Nothing needs attention here any more.</p>")
         else:
             self.finding = still[0]
-            self.text.setText(_finding_html(still[0], self.guide, "This computer"))
+            self.text.setText(_findings_html(still[:1], self.guide, "This computer"))
             self.status.setText("Still a problem. Try the step again, or press Next and send the diagnostic bundle.")
             self.status.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
 
@@ -454,7 +457,7 @@ class CausePage(_StepPage):
         self.cause = cause
         names = self._names()
         self.setSubTitle(f"One problem stops {len(names)} addresses: fix it first")
-        self.text.setText(_finding_html(cause.finding, wizard, f"{len(names)} addresses") + _listed(names))
+        self.text.setText(_findings_html([cause.finding], wizard, f"{len(names)} addresses", _listed(names)))
 
     def _names(self) -> list[str]:
         report = self.guide.report
@@ -479,7 +482,7 @@ class CausePage(_StepPage):
             self.text.setText("<p>Nothing needs attention here any more.</p>")
         else:
             where = f"{len(still)} addresses"
-            self.text.setText(_finding_html(self.cause.finding, self.guide, where) + _listed(still))
+            self.text.setText(_findings_html([self.cause.finding], self.guide, where, _listed(still)))
             self.status.setText(f"Still a problem for {len(still)} addresses. Try the step again, or press Next.")
             self.status.setStyleSheet(f"color: {problem_text_colour(self)}; font-weight: bold;")
 
@@ -488,10 +491,12 @@ def _listed(names: list[str]) -> str:
     return "<p><b>The addresses it stops:</b> " + html.escape(", ".join(names)) + "</p>"
 
 
-def _finding_html(f: Finding, guide: GuidedTroubleshooting, where: str) -> str:
-    """A problem's words, whom to contact and the sentence to read out, as in the main window's Details."""
+def _findings_html(findings: list[Finding], guide: GuidedTroubleshooting, where: str, more: str = "") -> str:
+    """Problems' words, whom to contact and the sentence to read out, then ``more`` and the meanings of the
+    words used, as in the main window's Details."""
     reference = guide.report.reference if guide.report else ""
-    return finding_html(f, where, reference, guide.host.catalog.contacts)
+    parts = [finding_html(f, where, reference, guide.host.catalog.contacts) for f in findings]
+    return "".join(parts) + more + glossary_html(findings)
 
 
 class ProblemPage(_StepPage):
@@ -506,8 +511,9 @@ class ProblemPage(_StepPage):
     def _describe(self, target: TargetReport) -> None:
         where = f"{target.target.name} ({target.target.address.url})"
         ranked = sorted(target.problems, key=lambda f: -STATUS_RANK[f.status])
-        parts = [_finding_html(f, self.guide, where) for f in ranked]
-        self.text.setText("".join(parts) or "<p>This address could not be checked.</p>")
+        self.text.setText(
+            _findings_html(ranked, self.guide, where) if ranked else "<p>This address could not be checked.</p>"
+        )
 
     def _check_again(self) -> None:
         if self.guide.run_check(only=(self.target.target.id,), page=self):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -63,7 +61,6 @@ from app.core.computer import cert_store
 from app.core.computer.cert_store import StoreCertificate, is_store_choice, parse_store_choice
 from app.core.computer.checks import THIS_COMPUTER
 from app.core.crash import register_secret
-from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.errors import InputError
 from app.core.findings import COMPUTER_CHECKS, ENDPOINT_CHECKS, Check, Finding, Status, Verdict
 from app.core.log import log, log_folder
@@ -86,8 +83,6 @@ BUSY_SENTENCE = "A check is already running in Guided troubleshooting. Wait for 
 DEVELOPER_SITE = "https://developer.caiso.com"
 SYSTEM_ACCESS_DOCUMENT = "http://www.caiso.com/Documents/SystemAccessInformation_MarketParticipants.pdf"
 IDLE_TEXT = "Choose where you connect, then press Check connection."
-FRAME_MS = 16  # results are shown a frame at a time...
-FRAME_BUDGET = 0.008  # ...spending at most 8 ms of each frame on them
 
 
 class MainWindow(QMainWindow):
@@ -103,22 +98,16 @@ class MainWindow(QMainWindow):
         self.preferences = preferences
         self.session = CheckSession(catalog, self)  # runs every check and bundle, for this window and the guide
         self._running = False  # a check of this window's own runs
-        self._pending: deque[object] = deque()  # results received, not yet shown
-        self._targets_done: set[str] = set()  # endpoints whose final report is received
-        self._worker_done = False
-        self._frame = QTimer(self)
-        self._frame.setInterval(FRAME_MS)
-        self._frame.timeout.connect(self._apply_pending)
         self.session.bundle_written.connect(self._session_bundle_written)
         self.session.bundle_failed.connect(self._session_bundle_failed)
         self.session.progress.connect(self._session_event)
+        self.session.counted.connect(self._session_counted)
         self.session.failed.connect(self._session_failed)
         self.session.finished.connect(self._session_finished)
         self.session.busy_changed.connect(self._busy_changed)
         self.last_report: RunReport | None = None
         self.guide: GuidedTroubleshooting | None = None
         self.proxy_password = ""  # for this session only: never stored
-        self._progress_units: dict[str, int] = {}
         self.setWindowTitle("TLS Readiness Checker")
         self._build()
         self._build_menu()
@@ -609,7 +598,6 @@ class MainWindow(QMainWindow):
             return
         self.input_problem.hide()
         self._remember_choice()
-        self._targets_done.clear()
         if not self.session.start(request, self):
             return
         self._running = True
@@ -629,7 +617,13 @@ class MainWindow(QMainWindow):
     @Slot(object, object)
     def _session_event(self, owner: object, event: object) -> None:
         if owner is self:
-            self._on_event(event)
+            self._apply(event)
+
+    @Slot(object, int, int)
+    def _session_counted(self, owner: object, done: int, total: int) -> None:
+        if owner is self:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(total, done))
 
     @Slot(object, str)
     def _session_failed(self, owner: object, sentence: str) -> None:
@@ -648,33 +642,11 @@ class MainWindow(QMainWindow):
         if not busy and self.input_problem.text() == BUSY_SENTENCE:
             self.input_problem.hide()  # the other check is over: what stopped this one no longer holds
 
-    def _on_event(self, event: object) -> None:
-        # Only queue it: a burst of results (many checks finishing together) is applied a frame at a time.
-        self._pending.append(event)
-        if isinstance(event, TargetFinished):
-            self._targets_done.add(event.report.target.id)
-        if not self._frame.isActive():
-            self._frame.start()
-
-    def _apply_pending(self) -> None:
-        """Apply queued results for at most one frame's budget; finish the check once all are applied."""
-        started = time.perf_counter()
-        while self._pending and time.perf_counter() - started < FRAME_BUDGET:
-            self._apply(self._pending.popleft())
-        self.progress.setValue(min(self.progress.maximum(), sum(self._progress_units.values())))  # once a frame
-        if self._pending:
-            return
-        self._frame.stop()
-        if self._worker_done:
-            self._end_check()
-
     def _apply(self, event: object) -> None:
-        if isinstance(event, CheckStarted | CheckFinished) and event.target_id in self._targets_done:
-            return  # the endpoint's final report is queued already and shows every check
+        """Show one event of this window's check (the session hands them out a frame at a time)."""
         if isinstance(event, RunStarted):
             names = {a.id: a.name for a in self.catalog.applications.values()}
             self.results.begin(event.targets, names)
-            self._progress_units = {t.id: 0 for t in event.targets}
             self.progress.setRange(0, max(1, len(event.targets) * len(ENDPOINT_CHECKS)))
             self.progress.setValue(0)
             count = len(event.targets)
@@ -684,11 +656,7 @@ class MainWindow(QMainWindow):
             self.results.show_computer(event.findings)
             return
         self.results.on_event(event)
-        if isinstance(event, CheckFinished) and event.target_id in self._progress_units:
-            self._progress_units[event.target_id] += 1
-        elif isinstance(event, TargetFinished):
-            self._progress_units[event.report.target.id] = len(ENDPOINT_CHECKS)
-        elif isinstance(event, RunFinished):
+        if isinstance(event, RunFinished):
             self._finish(event.report)
 
     def _finish(self, report: RunReport) -> None:
@@ -727,14 +695,8 @@ class MainWindow(QMainWindow):
         self._show_input_problem(sentence)
         self.verdict.show_state(State.UNKNOWN, "Nothing was checked: " + sentence.splitlines()[0])
 
-    @Slot()
     def _on_done(self) -> None:
-        self._worker_done = True
-        if not self._pending:
-            self._end_check()
-
-    def _end_check(self) -> None:
-        self._worker_done = False
+        """The session handed out the last event of this window's check."""
         self._running = False
         self.check_button.setEnabled(not self.session.busy)
         self.cancel_button.setEnabled(False)

@@ -2,30 +2,53 @@
 through it.
 
 It owns the worker thread pool, the running check (at most one at a time, whoever asked: every Check button
-follows ``busy_changed``), the last report, and writing diagnostic bundles. Its signals name the *owner* that
-started a run (the window or the guide), so each shows only its own; nothing here waits on the GUI thread.
+follows ``busy_changed``), the delivery of its events a frame at a time, its progress count, the last report,
+and writing diagnostic bundles. Its signals name the *owner* that started a run (the window or the guide), so
+each shows only its own; nothing here waits on the GUI thread.
+
+Events arrive from the worker in bursts (many checks ending together). They are queued and handed out for at
+most :data:`FRAME_BUDGET` of each :data:`FRAME_MS` frame, so the window keeps painting; a check's per-step
+events are dropped once its address's final report is queued (that report shows every step). ``finished``
+follows the last event handed out.
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from app.core.bundle import BundleContext
 from app.core.catalog import Catalog
+from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
+from app.core.findings import ENDPOINT_CHECKS
 from app.core.model import RunReport
-from app.core.runner import RunFinished
+from app.core.runner import RunFinished, RunStarted
 from app.gui.worker import BundleSignals, BundleTask, CheckRequest, CheckTask, TaskSignals
+
+FRAME_MS = 16  # events are handed out a frame at a time...
+FRAME_BUDGET = 0.008  # ...spending at most 8 ms of each frame on them (the receivers' work included)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """The check could not start, or stopped on a fault: handed out in order with the events."""
+
+    sentence: str
 
 
 class CheckSession(QObject):
     """Checks and bundles for every window of the program, one check at a time."""
 
     busy_changed = Signal(bool)  # a check started (True) or ended (False)
+    started = Signal(object)  # owner: its check has started
     progress = Signal(object, object)  # owner, a RunEvent (not "event": that is QObject.event)
+    counted = Signal(object, int, int)  # owner, steps done, steps in all (once a frame while events come)
     failed = Signal(object, str)  # owner, a plain sentence: the check could not start
-    finished = Signal(object)  # owner: the check's worker is done (every event was sent before)
+    finished = Signal(object)  # owner: the check is over and every one of its events was handed out
     bundle_written = Signal(object, str, str)  # owner, the bundle's path, the reference it carries
     bundle_failed = Signal(object, str)  # owner, a plain sentence
 
@@ -42,6 +65,13 @@ class CheckSession(QObject):
         self._signals.failed.connect(self._on_failed)
         self._signals.done.connect(self._on_done)
         self._bundles: list[tuple[object, str, BundleSignals]] = []
+        self._pending: deque[object] = deque()  # events received, not yet handed out
+        self._targets_done: set[str] = set()  # addresses whose final report is queued or handed out
+        self._steps: dict[str, int] = {}  # steps done per address
+        self._worker_done = False
+        self._frame = QTimer(self)
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self._hand_out)
 
     @property
     def busy(self) -> bool:
@@ -54,8 +84,13 @@ class CheckSession(QObject):
             return False
         self._finished_task = None
         self.owner = owner
+        self._pending.clear()
+        self._targets_done.clear()
+        self._steps = {}
+        self._worker_done = False
         self.task = CheckTask(request, self.catalog, self._signals)
         self.pool.start(self.task)
+        self.started.emit(owner)
         self.busy_changed.emit(True)
         return True
 
@@ -71,17 +106,63 @@ class CheckSession(QObject):
 
     @Slot(object)
     def _on_event(self, event: object) -> None:
+        # Only queue it: a burst of events is handed out a frame at a time.
         if isinstance(event, RunFinished):
             self.last_report = event.report
-        self.progress.emit(self.owner, event)
+        if isinstance(event, TargetFinished):
+            self._targets_done.add(event.report.target.id)
+        self._pending.append(event)
+        if not self._frame.isActive():
+            self._frame.start()
+
+    def _hand_out(self) -> None:
+        """Hand out queued events for at most one frame's budget; end the check once all are handed out."""
+        begun = time.perf_counter()
+        owner = self.owner
+        counted = False
+        while self._pending and time.perf_counter() - begun < FRAME_BUDGET:
+            event = self._pending.popleft()
+            if isinstance(event, _Failure):
+                self.failed.emit(owner, event.sentence)
+                continue
+            if isinstance(event, CheckStarted | CheckFinished) and event.target_id in self._targets_done:
+                continue  # the address's final report is queued already and shows every step
+            counted = self._count(event) or counted
+            self.progress.emit(owner, event)
+        if counted:
+            self.counted.emit(owner, sum(self._steps.values()), max(1, len(self._steps) * len(ENDPOINT_CHECKS)))
+        if self._pending:
+            return
+        self._frame.stop()
+        if self._worker_done:
+            self._end()
+
+    def _count(self, event: object) -> bool:
+        """Keep the steps done per address; True when the count changed."""
+        if isinstance(event, RunStarted):
+            self._steps = {t.id: 0 for t in event.targets}
+        elif isinstance(event, CheckFinished) and event.target_id in self._steps:
+            self._steps[event.target_id] += 1
+        elif isinstance(event, TargetFinished):
+            self._steps[event.report.target.id] = len(ENDPOINT_CHECKS)
+        else:
+            return False
+        return True
 
     @Slot(str)
     def _on_failed(self, sentence: str) -> None:
-        self.failed.emit(self.owner, sentence)
+        self._on_event(_Failure(sentence))  # in its place among the events
 
     @Slot()
     def _on_done(self) -> None:
+        self._worker_done = True
+        if not self._pending:
+            self._frame.stop()
+            self._end()
+
+    def _end(self) -> None:
         owner = self.owner
+        self._worker_done = False
         self._finished_task, self.task, self.owner = self.task, None, None
         self.finished.emit(owner)
         self.busy_changed.emit(False)
