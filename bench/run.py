@@ -294,15 +294,27 @@ def environment(quick: bool) -> Section:
             "no-answer scenarios wait for their 2 s time limit)."
         )
     )
-    if default > 2.5 * bound:
+    default_cpu = latency["tls-readiness (default command)"].get("median_cpu_s", 0.0)
+    command_cpu = latency["tls-readiness (command)"].get("median_cpu_s", 0.0)
+    section.method += (
+        f"\n\nProcessor time (user and system, the JVM and curl included), medians behind the latency proxy: the "
+        f"default command {default_cpu:.2f} s, the command with --skip-java --skip-system-tls {command_cpu:.2f} s, "
+        f"on {os.cpu_count()} cores."
+    )
+    if default > 2.5 * bound or default - command > 0.25:
         section.method += (
-            f"\n\n**Why the 2.5x target is not met.** The command's own start (the interpreter, loading the "
-            f"engine and writing the report) is the command's time less the engine's: {command - engine:.2f} s. "
-            f"With the engine's {engine:.2f} s that makes {command:.2f} s before Java or curl are asked, "
-            f"already more than 2.5x the bound ({2.5 * bound:.2f} s). Java and curl add {default - command:.2f} s: "
-            "the JVM is started before the engine is loaded and runs the probe compiled for Java 8 with one "
-            "compiler thread; curl runs beside the other checks. What remains is start-up work of Python and "
-            "the JVM on a 2-core machine, where the two compete for the same cores."
+            "\n\n**Why the default command's targets are not met.** The command's own start (the interpreter, "
+            "loading the engine and writing the report) is the command's time less the engine's: "
+            f"{command - engine:.2f} s; with the engine's {engine:.2f} s that makes {command:.2f} s before Java or "
+            "curl are asked"
+            + (f", already more than 2.5x the bound ({2.5 * bound:.2f} s)" if command > 2.5 * bound else "")
+            + f". Java and curl add {default - command:+.2f} s. That is not waiting: the JVM starts before the "
+            "engine is loaded, with the probe compiled for Java 8 and its cryptography warmed up before the first "
+            "address comes, and Java's handshake to an address starts as soon as that address's connection is "
+            "open, beside this program's own. It is work: the processor time above, "
+            f"{default_cpu - command_cpu:.2f} s more (the JVM's start and its 8 handshakes, 8 curl processes), on "
+            "cores shared with the practice servers and the latency proxy, which on a real network run on other "
+            "machines."
         )
     return section
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def _stamp(into: list[float]) -> None:
+def _stamp(into: list[float], *_signal_arguments: object) -> None:
     into.append(time.perf_counter())
 
 
@@ -117,10 +117,10 @@ def _measure(runs: int, argv: list[str], ca: Path | None) -> dict[str, object]:
         started = time.perf_counter()
         worker_done: list[float] = []
         record = functools.partial(_stamp, worker_done)
-        window.signals.done.connect(record)
+        window.session.worker_finished.connect(record)
         window.cancel_check()
         wait_done()
-        window.signals.done.disconnect(record)
+        window.session.worker_finished.disconnect(record)
         cancels.append((time.perf_counter() - started) * 1000)
         stopped.append((worker_done[0] - started) * 1000)
     window.close()

@@ -267,11 +267,12 @@ class EndpointCheck:
         address = self.target.address
         for check in _PROBE_CHECKS:
             self._step(check, current)
-        # The first handshake uses the connection just opened and gives its slot back when done;
-        # the other probes each wait for a slot of their own.
-        futures = self._start_probes(opener, sock)
-        os_stack = self._start_os_stack(current)
+        # The first handshake uses the connection just opened and gives its slot back when done; the other probes
+        # each wait for a slot of their own. Java and the system's curl ask first: a new process's handshake and
+        # request take longest, and the one-round-trip probes of old versions can wait for the slots they free.
         java = self._start_java(self._tls12_known)
+        os_stack = self._start_os_stack(current)
+        futures = self._start_probes(opener, sock)
         revocation = self._start_revocation(futures["hello"])
         try:
             probes = self._collect(futures)
@@ -443,20 +444,24 @@ class EndpointCheck:
         return self.pool.submit(probe)
 
     def _start_java(self, first: Future[object]) -> Future[tuple[str, JavaResult | None]] | None:
-        """Java's TLS 1.2 handshake, beside this program's own checks (it holds a connection slot like them) once
-        this program's own TLS 1.2 handshake says Java has something to add; gives Java's version and answer, or
-        no answer when no Java runs the probe or there is nothing to ask it."""
+        """Java's TLS 1.2 handshake, beside this program's own checks (it holds a connection slot like them):
+        asked at once, not after this program's own TLS 1.2 handshake, so that Java's round trips overlap ours.
+        Its answer is awaited only when that handshake (``first``) says Java has something to add. Gives Java's
+        version and answer, or no answer when no Java runs the probe or there is nothing to ask it."""
         gate = self.java
         if gate is None or not self.settings.computer.java:
             return None
+
+        def nothing_to_add() -> bool:
+            return first.done() and not _other_programs_add_something(first.result())  # raises Cancelled
 
         def probe() -> tuple[str, JavaResult | None]:
             java = gate.wait(self.cancel)
             if java is None:
                 return "", None
-            if not _other_programs_add_something(first.result()):  # raises Cancelled when cancelled
-                return java.version, None
             with self.slots.hold(self.key, self.cancel):
+                if nothing_to_add():
+                    return java.version, None
                 answer = java.submit(self.target, self._anchors_pem(), self.timeout)
                 deadline = time.monotonic() + self.timeout * 3 + 10  # connect, handshake and answer: each limited
                 while True:
@@ -465,6 +470,8 @@ class EndpointCheck:
                     except FutureTimeout:
                         if self.cancel.is_set():
                             raise Cancelled from None
+                        if nothing_to_add():  # Java's answer would be the same news: not awaited (it ends with
+                            return java.version, None  # the run)
                         if time.monotonic() > deadline:
                             return java.version, None
 

@@ -49,6 +49,7 @@ class CheckSession(QObject):
     counted = Signal(object, int, int)  # owner, steps done, steps in all (once a frame while events come)
     failed = Signal(object, str)  # owner, a plain sentence: the check could not start
     finished = Signal(object)  # owner: the check is over and every one of its events was handed out
+    worker_finished = Signal(object)  # owner: the check's worker has returned (its events may still be queued)
     bundle_written = Signal(object, str, str)  # owner, the bundle's path, the reference it carries
     bundle_failed = Signal(object, str)  # owner, a plain sentence
 
@@ -156,6 +157,7 @@ class CheckSession(QObject):
     @Slot()
     def _on_done(self) -> None:
         self._worker_done = True
+        self.worker_finished.emit(self.owner)
         if not self._pending:
             self._frame.stop()
             self._end()

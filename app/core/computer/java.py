@@ -168,8 +168,8 @@ class JavaResult:
 
 class JavaProbe:
     """One Java process for a whole run: started early (the JVM starts while this program's own checks begin),
-    set up once (the proxy, the user's certificate), then given each address as soon as that address is checked,
-    so that Java's handshake runs beside the others instead of after them. Results come back as each is done."""
+    set up once (the proxy, the user's certificate), then given each address as soon as its connection is open,
+    so that Java's handshake runs beside this program's own instead of after them. Results come back as each is done."""
 
     def __init__(self, runtime: JavaRuntime, process: subprocess.Popen[str] | None = None) -> None:
         self.runtime = runtime

@@ -1,7 +1,7 @@
 // TLS Readiness Checker's Java probe: a TLS 1.2 handshake to each address through this Java, with Java's own
 // trust store (cacerts) plus any extra certificates, presenting the user's certificate when one is given, then one
 // HTTP request. Run from its classes compiled for Java 8 (installers/compile-probe), or as `java Probe.java` (Java
-// 11 or newer). It is started early and given each address as soon as that address is checked: every target is
+// 11 or newer). It is started early and given each address as soon as its connection is open: every target is
 // probed at once, and its result printed when it is done.
 //
 // Standard input, one command per line (settings first, then targets as they come):
@@ -175,10 +175,50 @@ public class Probe {
             java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
             engine.beginHandshake();
             engine.wrap(java.nio.ByteBuffer.allocate(0), out);
-            TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm()).init((KeyStore) null);
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init((KeyStore) null);
             CertificateFactory.getInstance("X.509");
+            warmUpCrypto(trust);
         } catch (Exception e) {
             // only a warm-up
+        }
+    }
+
+    // What every handshake computes, done once before the first address comes: the first handshakes of a new JVM
+    // otherwise load and compile these at the same time, beside this program's own work.
+    static void warmUpCrypto(TrustManagerFactory trust) throws Exception {
+        byte[] data = new byte[256];
+        java.security.KeyPairGenerator ec = java.security.KeyPairGenerator.getInstance("EC");
+        ec.initialize(256);
+        java.security.KeyPair a = ec.generateKeyPair(), b = ec.generateKeyPair();
+        javax.crypto.KeyAgreement agree = javax.crypto.KeyAgreement.getInstance("ECDH");
+        agree.init(a.getPrivate());
+        agree.doPhase(b.getPublic(), true);
+        agree.generateSecret();
+        java.security.Signature sign = java.security.Signature.getInstance("SHA256withECDSA");
+        sign.initSign(a.getPrivate());
+        sign.update(data);
+        byte[] signature = sign.sign();
+        sign.initVerify(a.getPublic());
+        sign.update(data);
+        sign.verify(signature);
+        javax.crypto.Cipher gcm = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+        gcm.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(new byte[32], "AES"),
+            new javax.crypto.spec.GCMParameterSpec(128, new byte[12]));
+        gcm.doFinal(data);
+        for (String mac : new String[] {"HmacSHA256", "HmacSHA384"}) {
+            javax.crypto.Mac m = javax.crypto.Mac.getInstance(mac);
+            m.init(new javax.crypto.spec.SecretKeySpec(new byte[48], mac));
+            m.doFinal(data);
+        }
+        for (TrustManager t : trust.getTrustManagers()) {  // an RSA root's own signature: RSA and certificate code
+            if (!(t instanceof X509TrustManager)) continue;
+            for (X509Certificate root : ((X509TrustManager) t).getAcceptedIssuers()) {
+                if (root.getPublicKey().getAlgorithm().equals("RSA")) {
+                    root.verify(root.getPublicKey());
+                    return;
+                }
+            }
         }
     }
 
