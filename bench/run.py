@@ -462,7 +462,8 @@ The machine is shared and noisy, so comparisons are made within one run, and the
 in timed unit tests.
 
 - **Machine:** {cpu}; {system}; Python {python}; {openssl}
-- **Date:** {date}; commit {commit}
+- **Written:** {date}; commit {commit}. `--only` measures some sections again and keeps the others: each
+  section says when it was measured.
 """
 
 
@@ -471,7 +472,9 @@ def write_report(sections: list[Section], facts: dict[str, str], minutes: int) -
     lines.append("| Measure | Measured | Target | |\n|---|---|---|---|")
     lines += [f"| {a} | {b} | {c} | {d} |" for s in sections for a, b, c, d in s.rows]
     for s in sections:
-        lines.append(f"\n## {s.title}\n\n{s.method}")
+        when = s.data.get("measured")
+        stamp = f"*Measured {when['date']}, commit {when['commit']}.*\n\n" if isinstance(when, dict) else ""
+        lines.append(f"\n## {s.title}\n\n{stamp}{s.method}")
     return "\n".join(lines) + "\n"
 
 
@@ -492,9 +495,16 @@ def main() -> int:
     chosen = [name for name in args.only.split(",") if name] or list(runners)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     stored: dict[str, dict[str, object]] = previous.get("sections", {})
+    before = previous.get("machine", {})
+    for kept in stored.values():  # sections measured before sections had their own date: the file's date
+        data = kept.get("data")
+        if isinstance(data, dict) and "measured" not in data and before:
+            data["measured"] = {"date": before.get("date", "?"), "commit": before.get("commit", "?")}
     for name in chosen:
         print(f"bench: {name}...", flush=True)
         s = runners[name]()
+        now = machine()
+        s.data["measured"] = {"date": now["date"], "commit": now["commit"]}
         stored[name] = {"title": s.title, "rows": s.rows, "method": s.method, "data": s.data}
     sections = [
         Section(str(v["title"]), [tuple(r) for r in v["rows"]], str(v["method"]), dict(v["data"]))  # type: ignore[attr-defined, call-overload]
