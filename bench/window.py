@@ -33,7 +33,7 @@ def _stamp(into: list[float], *_signal_arguments: object) -> None:
 def lab_in_its_own_process(folder: Path) -> Iterator[Path]:
     """The practice lab's servers in another process, as real servers are: a catalog naming them (one
     environment, ``bench-remote``) and the lab's CA are written into ``folder``; yields the catalog's path."""
-    from environment import practice_lab
+    from environment import AUTHORITY, practice_lab
 
     with practice_lab(folder) as ports:
         lines = [
@@ -43,6 +43,8 @@ def lab_in_its_own_process(folder: Path) -> Iterator[Path]:
             'name = "Practice servers"',
         ]
         for name, port in ports.items():
+            if name == AUTHORITY:  # the lab authority's web server (revocation answers), not an address to check
+                continue
             lines += [
                 "[[endpoints]]",
                 f'id = "remote-{name}"',
