@@ -144,13 +144,37 @@ def sizes(build: bool) -> Section:
     return section
 
 
-def window(quick: bool) -> Section:
+def baseline_window(commit: str, runs: int) -> dict[str, object]:
+    """bench/window.py --lab-process on the program of ``commit`` (a temporary checkout), in this run: the
+    machine's noise changes from hour to hour, so a comparison with older code is made side by side."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tlsrc-baseline-") as folder:
+        tree = Path(folder) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), commit], cwd=ROOT, check=True)
+        try:
+            subprocess.run([str(tree / "installers" / "compile-probe")], check=True)
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "app")], check=True)
+            command = [sys.executable, str(ROOT / "bench" / "window.py"), "--runs", str(runs), "--lab-process"]
+            shown = subprocess.run(
+                [*command, "--tree", str(tree)], cwd=tree, capture_output=True, text=True, check=True
+            ).stdout
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    data: dict[str, object] = json.loads(shown)
+    return data
+
+
+def window(quick: bool, baseline: str = "") -> Section:
     import window as bench_window
 
     runs = 3 if quick else 10
     remote = bench_window.measure(runs, lab_process=True)
     inside = bench_window.measure(runs, lab_process=False)
+    before = baseline_window(baseline, runs) if baseline else None
     section = Section("The window", data={"servers_in_another_process": remote, "practice_lab_inside": inside})
+    if before is not None:
+        section.data["baseline"] = {"commit": baseline, **before}
     for label, data in (
         ("servers in another process, as real ones", remote),
         ("practice lab inside the program", inside),
@@ -198,6 +222,15 @@ def window(quick: bool) -> Section:
         "0.2 and 0.5 ms). The cure is to run the checks in a separate process that sends its events to the "
         "window; that is a larger change, left for a later issue."
     )
+    if before is not None:
+        stalls = before["stall_ms"]
+        assert isinstance(stalls, list)
+        section.method += (
+            f"\n\nThe same measure (servers in another process) on commit {baseline}, in this run after the "
+            f"others: longest stall of each run (ms) {stalls}, {statistics.median(stalls)} ms median of runs, 99 % "
+            f"of frames within {before['gap_ms_p99']} ms; the window showed a cancelled check's final state within "
+            f"{max(before['cancel_shown_ms']):.0f} ms."  # type: ignore[call-overload]
+        )
     return section
 
 
@@ -484,10 +517,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs (not for the record)")
     parser.add_argument("--build", action="store_true", help="build the release installers first")
     parser.add_argument("--only", default="", help="comma-separated sections to run (the report keeps the others)")
+    parser.add_argument("--baseline", default="", help="also measure the window on this commit, in the same run")
     args = parser.parse_args()
     runners: dict[str, Callable[[], Section]] = {
         "environment": lambda: environment(args.quick),
-        "window": lambda: window(args.quick),
+        "window": lambda: window(args.quick, args.baseline),
         "startup": lambda: startup(args.quick),
         "scale": lambda: scale(args.quick),
         "sizes": lambda: sizes(args.build),
