@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -126,10 +127,16 @@ def _timed(command: list[str], ok: Callable[[int], bool] = lambda rc: True) -> f
 
 
 def _timed_cpu(command: list[str], ok: Callable[[int], bool] = lambda rc: True) -> tuple[float, float]:
-    """Wall-clock seconds and processor seconds (user and system, the command's children included)."""
+    """Wall-clock seconds and processor seconds (user and system, the command's children included; POSIX only,
+    as this benchmark). A command that has not ended after 600 s is killed (and fails the benchmark)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
+    limit = threading.Timer(600, process.kill)
+    limit.start()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        limit.cancel()
     elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if not ok(process.returncode):

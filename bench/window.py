@@ -158,7 +158,14 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, help="measure the program of this checkout instead")
     args = parser.parse_args()
     if args.tree:
-        sys.path.insert(0, str(args.tree.resolve()))
+        import environment  # noqa: F401 - first: it puts this checkout on the path, which --tree must come before
+
+        tree = args.tree.resolve()
+        sys.path.insert(0, str(tree))
+        import app
+
+        if not Path(app.__file__).resolve().is_relative_to(tree):
+            raise SystemExit(f"bench/window.py: --tree {tree}: the program imported is {app.__file__}")
     print(json.dumps(measure(args.runs, args.lab_process), indent=1))
     return 0
 

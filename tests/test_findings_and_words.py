@@ -230,8 +230,11 @@ def test_every_capital_word_in_the_explanations_is_explained_or_a_name_passed_on
 def test_a_term_is_found_as_a_whole_word_once_in_the_order_of_first_use():
     from app.core.words import terms_used
 
-    found = [t.term for t in terms_used("Your proxy said no.", "The TLS proxy and the private key; my-key.pem.")]
-    assert found == ["Proxy", "TLS", "Private key"]  # "key" of my-key.pem is a file's name, not the term
+    found = [t.term for t in terms_used("Your proxy said no.", "The TLS proxy and the private key.")]
+    assert found == ["Proxy", "TLS", "Private key"]
+    names = "my-proxy.pfx certificate.pem bundle.example.com proxy.example.com:8080 proxy:8080 C:\\Java\\bin"
+    assert terms_used(names) == []  # names of files, servers and folders, not the words
+    assert [t.term for t in terms_used("It goes through the proxy. Java: yes.")] == ["Proxy", "Java"]
     assert terms_used("The report is exported.", "tls in lower case is not the acronym") == []
 
 

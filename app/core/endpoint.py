@@ -457,9 +457,11 @@ class EndpointCheck:
 
         def probe() -> tuple[str, JavaResult | None]:
             java = gate.wait(self.cancel)
-            if java is None:
-                return "", None
-            with self.slots.hold(self.key, self.cancel):
+            if java is None or nothing_to_add():
+                return (java.version if java else ""), None
+            self.slots.acquire(self.key, self.cancel)
+            release = True
+            try:
                 if nothing_to_add():
                     return java.version, None
                 answer = java.submit(self.target, self._anchors_pem(), self.timeout)
@@ -470,10 +472,17 @@ class EndpointCheck:
                     except FutureTimeout:
                         if self.cancel.is_set():
                             raise Cancelled from None
-                        if nothing_to_add():  # Java's answer would be the same news: not awaited (it ends with
-                            return java.version, None  # the run)
+                        if nothing_to_add():
+                            # Java's answer would be the same news: not awaited. Its connection still counts
+                            # against the server's limit until Java answers (or ends with the run).
+                            release = False
+                            answer.add_done_callback(lambda _answer: self.slots.release(self.key))
+                            return java.version, None
                         if time.monotonic() > deadline:
                             return java.version, None
+            finally:
+                if release:
+                    self.slots.release(self.key)
 
         return self.pool.submit(probe)
 

@@ -229,10 +229,11 @@ def _glossary_index() -> tuple[re.Pattern[str], dict[str, Term]]:
     for term in load_glossary():
         for use in term.uses:
             by_use[use if _exact(use) else use.lower()] = term
-    # The longest use first ("private key" before "key"), as a whole word: not inside a name such as my-key.pem.
+    # The longest use first ("private key" before "key"), as a whole word: not inside a name such as my-proxy.pfx,
+    # proxy.example.com, proxy:8080 or C:\\Java\\bin.
     ordered = sorted({u for t in load_glossary() for u in t.uses}, key=len, reverse=True)
     parts = [re.escape(u) if _exact(u) else f"(?i:{re.escape(u)})" for u in ordered]
-    return re.compile(r"(?<![\w.\-/\\])(?:" + "|".join(parts) + r")(?![\w\-])"), by_use
+    return re.compile(r"(?<![\w.\-/\\])(?:" + "|".join(parts) + r")(?![\w\-/\\]|[.:]\w)"), by_use
 
 
 def terms_used(*texts: str) -> list[Term]:

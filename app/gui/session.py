@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 from app.core.bundle import BundleContext
 from app.core.catalog import Catalog
 from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
-from app.core.findings import ENDPOINT_CHECKS
+from app.core.findings import ENDPOINT_CHECKS, Check
 from app.core.model import RunReport
 from app.core.runner import RunFinished, RunStarted
 from app.gui.worker import BundleSignals, BundleTask, CheckRequest, CheckTask, TaskSignals
@@ -68,7 +68,7 @@ class CheckSession(QObject):
         self._bundles: list[tuple[object, str, BundleSignals]] = []
         self._pending: deque[object] = deque()  # events received, not yet handed out
         self._targets_done: set[str] = set()  # addresses whose final report is queued or handed out
-        self._steps: dict[str, int] = {}  # steps done per address
+        self._steps: dict[str, set[Check]] = {}  # the steps done of each address (of ENDPOINT_CHECKS)
         self._worker_done = False
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
@@ -128,10 +128,13 @@ class CheckSession(QObject):
                 continue
             if isinstance(event, CheckStarted | CheckFinished) and event.target_id in self._targets_done:
                 continue  # the address's final report is queued already and shows every step
+            if isinstance(event, RunFinished) and counted:
+                self._emit_count(owner)  # before the report, which shows the check complete
+                counted = False
             counted = self._count(event) or counted
             self.progress.emit(owner, event)
         if counted:
-            self.counted.emit(owner, sum(self._steps.values()), max(1, len(self._steps) * len(ENDPOINT_CHECKS)))
+            self._emit_count(owner)
         if self._pending:
             return
         self._frame.stop()
@@ -139,16 +142,21 @@ class CheckSession(QObject):
             self._end()
 
     def _count(self, event: object) -> bool:
-        """Keep the steps done per address; True when the count changed."""
+        """Keep the steps done of each address; True when the count may have changed. Only the steps every
+        address has count (Java's, curl's and a second answer do not), so the count never passes its total."""
         if isinstance(event, RunStarted):
-            self._steps = {t.id: 0 for t in event.targets}
-        elif isinstance(event, CheckFinished) and event.target_id in self._steps:
-            self._steps[event.target_id] += 1
+            self._steps = {t.id: set() for t in event.targets}
+        elif isinstance(event, CheckFinished) and event.target_id in self._steps and event.check in ENDPOINT_CHECKS:
+            self._steps[event.target_id].add(event.check)
         elif isinstance(event, TargetFinished):
-            self._steps[event.report.target.id] = len(ENDPOINT_CHECKS)
+            self._steps[event.report.target.id] = set(ENDPOINT_CHECKS)
         else:
             return False
         return True
+
+    def _emit_count(self, owner: object) -> None:
+        done = sum(len(steps) for steps in self._steps.values())
+        self.counted.emit(owner, done, max(1, len(self._steps) * len(ENDPOINT_CHECKS)))
 
     @Slot(str)
     def _on_failed(self, sentence: str) -> None:
@@ -166,8 +174,8 @@ class CheckSession(QObject):
         owner = self.owner
         self._worker_done = False
         self._finished_task, self.task, self.owner = self.task, None, None
+        self.busy_changed.emit(False)  # first: a receiver of finished may start the next check
         self.finished.emit(owner)
-        self.busy_changed.emit(False)
 
     # ---------------------------------------------------------------- bundles
 
