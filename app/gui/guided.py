@@ -350,7 +350,7 @@ class CheckPage(QWizardPage):
     def show_count(self, done: int, total: int) -> None:
         """Steps done of all the check's steps."""
         self.progress.setRange(0, total)
-        self.progress.setValue(min(total, done))
+        self.progress.setValue(done)
 
     def show_problem(self, sentence: str) -> None:
         """The check could not start."""

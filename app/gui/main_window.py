@@ -623,7 +623,7 @@ class MainWindow(QMainWindow):
     def _session_counted(self, owner: object, done: int, total: int) -> None:
         if owner is self:
             self.progress.setRange(0, total)
-            self.progress.setValue(min(total, done))
+            self.progress.setValue(done)  # the session never counts past the total
 
     @Slot(object, str)
     def _session_failed(self, owner: object, sentence: str) -> None:
@@ -646,9 +646,7 @@ class MainWindow(QMainWindow):
         """Show one event of this window's check (the session hands them out a frame at a time)."""
         if isinstance(event, RunStarted):
             names = {a.id: a.name for a in self.catalog.applications.values()}
-            self.results.begin(event.targets, names)
-            self.progress.setRange(0, max(1, len(event.targets) * len(ENDPOINT_CHECKS)))
-            self.progress.setValue(0)
+            self.results.begin(event.targets, names)  # the progress bar follows the session's count
             count = len(event.targets)
             self.verdict.show_state(State.RUNNING, f"Checking {count} address{'es' if count != 1 else ''}...")
             return

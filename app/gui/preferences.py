@@ -79,6 +79,7 @@ class Preferences:
         self.qsettings.setValue("certificate/remember", "true" if value else "false")
         if not value:
             self.qsettings.remove("certificate/path")
+            self.qsettings.remove("certificate/alias")
 
     @property
     def certificate_path(self) -> str:
