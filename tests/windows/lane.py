@@ -172,7 +172,7 @@ class Steps:
                 lab.stop()
 
     def _pytest(self, log: Log, extra: dict[str, str]) -> str:
-        args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "--ignore=tests/test_windows_live.py"]
+        args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEs", "--ignore=tests/test_windows_live.py"]
         args.append("--deselect=tests/test_internet.py")
         env = self.lane_env(QT_QPA_PLATFORM="offscreen", **extra)
         proc = self.wine.py(args, log, env=env, timeout=1200, check=False)
