@@ -118,3 +118,45 @@ def test_the_java_probe_ships_compiled_for_java_8_and_runs_from_its_classes():
     assert probe_minimum() == 8
     command = probe_command("/usr/bin/java")
     assert command[-3:] == ["-cp", str(classes), "Probe"]
+
+
+@no_posix_signals
+def test_the_command_ends_at_once_yet_as_a_normal_exit_does(tmp_path):
+    """The command skips the interpreter's teardown (app.cli.launch.leave), not what a normal exit does: its
+    whole output, its status, the bundle and the log written, and the JVM it started early already ended."""
+    import json
+    import zipfile
+
+    marker = f"tls-readiness-test-{os.getpid()}-{tmp_path.name}"
+    env = {**_headless(), "TLS_READINESS_LOG_DIR": str(tmp_path / "logs"), "TLS_READINESS_EXIT_MARK": marker}
+
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: PLW1510 - the status is what is checked
+            [str(BIN / "tls-readiness"), *args], env=env, capture_output=True, text=True, timeout=300
+        )
+
+    def still_running() -> list[str]:
+        """Processes that command started (they inherit its environment), the JVM among them."""
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                    found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue
+        return found
+
+    done = command("check", "--env", "practice", "--json", "--bundle", str(tmp_path / "b.zip"))
+    assert done.returncode == 1, done.stderr  # the practice lab has problems
+    assert still_running() == []
+    report = json.loads(done.stdout)
+    assert report["verdict"] != "ready" and len(report["targets"]) > 20
+    with zipfile.ZipFile(tmp_path / "b.zip") as bundle:
+        assert bundle.testzip() is None and json.loads(bundle.read("report.json"))["reference"] == report["reference"]
+    log_text = (tmp_path / "logs" / "tls-readiness.log").read_text(encoding="utf-8")
+    assert report["reference"] in log_text
+    assert [p.stat().st_size for p in (tmp_path / "logs").glob("native-*.txt")] in ([], [0])
+    # A mistake found after the JVM was started early: the JVM, never used, is ended by the exit handlers.
+    refused = command("check", "--env", "no-such-place")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert still_running() == []
