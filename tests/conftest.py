@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
-if "TLS_READINESS_LOG_DIR" not in os.environ:  # never write into the real per-user log folder
-    import tempfile
+import tempfile
 
+if "TLS_READINESS_LOG_DIR" not in os.environ:  # never write into the real per-user log folder
     os.environ["TLS_READINESS_LOG_DIR"] = tempfile.mkdtemp(prefix="tlsrc-test-logs-")
+if "TLS_READINESS_CACHE_DIR" not in os.environ:  # nor into the real cache folder (the Java probe's class archive)
+    os.environ["TLS_READINESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="tlsrc-test-cache-")
 
 import datetime as dt
 from collections.abc import Iterator

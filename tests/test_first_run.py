@@ -117,7 +117,7 @@ def test_the_java_probe_ships_compiled_for_java_8_and_runs_from_its_classes():
     assert header[:4] == b"\xca\xfe\xba\xbe" and int.from_bytes(header[6:8], "big") == 52  # Java 8
     assert probe_minimum() == 8
     command = probe_command("/usr/bin/java")
-    assert command[-3:] == ["-cp", str(classes), "Probe"]
+    assert command[-3:] == ["-cp", str(classes / "probe.jar"), "Probe"]
 
 
 @no_posix_signals

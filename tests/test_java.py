@@ -1,6 +1,8 @@
 """Java runtimes and the real Java probe (OpenJDK on this machine) against the practice lab."""
 
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +118,38 @@ def test_the_probe_reports_a_refused_tls12_handshake(lab):
     assert [f.code for f in found] == [Code.JAVA_TLS12_FAILED]
     assert found[0].params["why"] == "the TLS 1.2 handshake failed"
     assert trust.verdict is StoreVerdict.NOT_CHECKED
+
+
+@needs_java
+def test_the_probe_saves_its_classes_once_and_later_runs_map_them(lab, tmp_path, monkeypatch):
+    """Class data sharing: the first run on a Java saves the classes its probe loaded; the archive is whole (a
+    JVM that must map it, -Xshare:on, starts with it), later runs use it and still answer; a damaged one is
+    passed over."""
+    from app.core.computer.java_start import SHARING_FROM, class_sharing, compiled_probe, probe_command
+
+    java = next((rt for rt in find_runtimes() if rt.major >= SHARING_FROM), None)
+    if java is None or compiled_probe() is None:
+        pytest.skip("needs Java 13 or newer and the compiled probe (installers/compile-probe)")
+    monkeypatch.setenv("TLS_READINESS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("JAVA_HOME", str(Path(java.path).resolve().parent.parent))
+    folder = tmp_path / "java"
+    sharing, saving = class_sharing(java.path)
+    assert saving is not None and any(o.startswith("-XX:ArchiveClassesAtExit=") for o in sharing)
+
+    def java_run() -> list[Code]:
+        report = run_checks([target(lab.url("ready"), anchors=lab.anchors)], CheckSettings(computer=WITH_JAVA))
+        return java_codes(report.targets[0])
+
+    assert java_run() == [Code.JAVA_TLS12_OK]
+    (archive,) = folder.glob("probe-*.jsa")
+    assert list(folder.glob("*.part")) == []
+    sharing, saving = class_sharing(java.path)
+    assert saving is None and sharing[0] == f"-XX:SharedArchiveFile={archive}"
+    must_map = [*probe_command(java.path, sharing), "-Xshare:on"]  # -Xshare:on refuses to start without it
+    must_map.insert(-3, must_map.pop())
+    started = subprocess.run(must_map, input="end\n", capture_output=True, text=True, timeout=60, check=False)
+    assert started.returncode == 0 and started.stdout.startswith("java\t"), started.stdout + started.stderr
+    assert java_run() == [Code.JAVA_TLS12_OK]
+    assert list(folder.iterdir()) == [archive]  # used, not made again
+    archive.write_bytes(b"not an archive" * 100)
+    assert java_run() == [Code.JAVA_TLS12_OK]

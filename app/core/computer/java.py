@@ -24,6 +24,7 @@ from app.core.checks.client_cert import PresentedCopy
 from app.core.checks.http import page_words
 from app.core.computer.java_start import (
     EXE,
+    end_probe,
     major_version,
     probe_minimum,
     release_version,
@@ -260,9 +261,7 @@ class JavaProbe:
         with self._lock:
             self._write(["end"])
         try:
-            if self._process.poll() is None:
-                self._process.kill()
-            self._process.wait(10)
+            end_probe(self._process, answered=self._count > 0)
         except (OSError, subprocess.TimeoutExpired) as exc:  # a probe that will not end never ends the run
             log.warning("the Java probe did not end cleanly: %s", exc)
         self._reader.join(5)
