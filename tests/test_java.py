@@ -138,7 +138,8 @@ def test_the_probe_saves_its_classes_once_and_later_runs_map_them(lab, tmp_path,
 
     def java_run() -> list[Code]:
         report = run_checks([target(lab.url("ready"), anchors=lab.anchors)], CheckSettings(computer=WITH_JAVA))
-        return java_codes(report.targets[0])
+        codes: list[Code] = java_codes(report.targets[0])
+        return codes
 
     assert java_run() == [Code.JAVA_TLS12_OK]
     (archive,) = folder.glob("probe-*.jsa")

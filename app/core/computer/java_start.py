@@ -107,9 +107,16 @@ def class_sharing(java: str) -> tuple[list[str], tuple[Path, Path] | None]:
     release = release_version(java)
     if classes is None or major_version(release) < SHARING_FROM:
         return [], None
-    made_from = (classes / "source.sha256").read_text().strip()
+    jar = classes / PROBE_JAR
+    try:
+        made = jar.stat()
+    except OSError:
+        return [], None
     which = hashlib.sha256(os.path.realpath(java).encode()).hexdigest()[:10]
-    version = hashlib.sha256(f"{release}\n{made_from}".encode()).hexdigest()[:10]
+    # A JVM maps an archive only beside the very jar it was made from (its path, size and time): a program
+    # installed again, or elsewhere, makes its own.
+    made_from = f"{release}\n{os.path.realpath(jar)}\n{made.st_size}\n{made.st_mtime_ns}"
+    version = hashlib.sha256(made_from.encode()).hexdigest()[:10]
     folder = cache_folder() / "java"
     archive = folder / f"probe-{which}-{version}.jsa"
     quiet = "-Xlog:disable"  # a JVM's notes about archives go to its standard output, where the probe answers
