@@ -112,11 +112,10 @@ def class_sharing(java: str) -> tuple[list[str], tuple[Path, Path] | None]:
         made = jar.stat()
     except OSError:
         return [], None
-    which = hashlib.sha256(os.path.realpath(java).encode()).hexdigest()[:10]
-    # A JVM maps an archive only beside the very jar it was made from (its path, size and time): a program
-    # installed again, or elsewhere, makes its own.
-    made_from = f"{release}\n{os.path.realpath(jar)}\n{made.st_size}\n{made.st_mtime_ns}"
-    version = hashlib.sha256(made_from.encode()).hexdigest()[:10]
+    # A JVM maps an archive only beside the very jar it was made from (its path, size and time): each copy of
+    # the program has its own archive for each Java, made again when either is updated.
+    which = hashlib.sha256(f"{os.path.realpath(java)}\n{os.path.realpath(jar)}".encode()).hexdigest()[:10]
+    version = hashlib.sha256(f"{release}\n{made.st_size}\n{made.st_mtime_ns}".encode()).hexdigest()[:10]
     folder = cache_folder() / "java"
     archive = folder / f"probe-{which}-{version}.jsa"
     quiet = "-Xlog:disable"  # a JVM's notes about archives go to its standard output, where the probe answers
@@ -180,7 +179,7 @@ def _keep_archive(part: Path, archive: Path, kept: bool) -> None:
             which = archive.name.split("-")[1]
             for old in archive.parent.glob(f"probe-{which}-*"):
                 if old != archive and old.suffix == ".jsa":
-                    old.unlink()  # made for an older version of this Java or of the probe
+                    old.unlink()  # made for an older version of this Java or of this copy's probe
         else:
             part.unlink(missing_ok=True)
     except OSError:
