@@ -232,8 +232,10 @@ def run_self_test(out: TextIO | None) -> int:
             stream.write(line + "\n")
             stream.flush()
 
-    # The window step draws offscreen unless a window system was chosen on purpose.
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # The window step draws offscreen unless a window system was chosen on purpose (an empty choice is none: Qt
+    # would try the desktop's and abort where there is no display).
+    if not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     frozen = " (frozen)" if getattr(sys, "frozen", False) else ""
     say(f"TLS Readiness Checker {__version__} self-test{frozen}, Python {sys.version.split()[0]}, {sys.platform}")
     started = time.perf_counter()

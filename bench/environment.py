@@ -8,7 +8,8 @@ eight, and each is timed as the command a person would run, the same number of t
 
 - this program: ``tls-readiness check --url ... --ca-file ...`` with its defaults (Java and the system's curl on:
   the command a person runs), the same with ``--skip-java --skip-system-tls`` (protocol versions, certificate,
-  HTTP answer), and its engine alone with Java and curl off, in this process (no interpreter start-up);
+  HTTP answer), and its engine alone with Java and curl off, in this process (no interpreter start-up); both
+  commands also as the frozen program in dist/ (what the installers install), where installers/build made one;
 - sslyze (its own virtual environment in .cache/bench/sslyze, made on first use): protocol versions
   (SSL 2 to TLS 1.3) and certificate information, all eight targets in one command;
 - testssl.sh ``--protocols``, eight processes at once (where installed);
@@ -50,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SSLYZE_VENV = ROOT / ".cache" / "bench" / "sslyze"
+FROZEN = ROOT / "dist" / "tls-readiness" / "tls-readiness"  # the installed program, as installers/build makes it
 SCENARIOS = ("ready", "tls12-only", "legacy-too", "expired", "wrong-name", "untrusted", "self-signed", "expiring-soon")
 ROUND_TRIPS = 3
 AUTHORITY = "(authority)"  # the lab authority's web server: its OCSP answers and its list, behind the proxy too
@@ -183,6 +185,12 @@ def tools(ports: list[int], ca: Path, asked: list[str]) -> dict[str, Callable[[]
         "tls-readiness (engine)": engine_on,
         "tls-readiness (engine, revocation off)": engine_off,
     }
+    if FROZEN.exists():  # what the .deb and the Windows installer put on a computer: the same commands, frozen
+        frozen = [str(FROZEN), *default[3:]]
+        found["tls-readiness (default command, frozen)"] = lambda: _timed_cpu(frozen, lambda rc: rc in env_ok)
+        found["tls-readiness (command, frozen)"] = lambda: _timed_cpu(
+            [*frozen, "--skip-java", "--skip-system-tls"], lambda rc: rc in env_ok
+        )
     sslyze = ensure_sslyze()
     if sslyze:
         command = [str(sslyze), "--quiet", "--certinfo", "--certinfo_ca_file", str(ca), "--sslv2", "--sslv3"]
@@ -256,7 +264,9 @@ def measure(runs: int, delay_ms: float) -> dict[str, object]:
                 ports = proxied[:-1]
                 runners = tools(ports, ca, asked)
                 if label == "loopback":  # untimed: makes the Java probe's class archive, as a first check does
-                    runners["tls-readiness (default command)"]()
+                    for first in ("tls-readiness (default command)", "tls-readiness (default command, frozen)"):
+                        if first in runners:
+                            runners[first]()
                 times: dict[str, list[float]] = {name: [] for name in runners}
                 cpu: dict[str, list[float]] = {name: [] for name in runners}
                 for _ in range(runs):
