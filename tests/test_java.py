@@ -1,7 +1,9 @@
 """Java runtimes and the real Java probe (OpenJDK on this machine) against the practice lab."""
 
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -133,7 +135,7 @@ def test_the_probe_saves_its_classes_once_and_later_runs_map_them(lab, tmp_path,
     monkeypatch.setenv("TLS_READINESS_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("JAVA_HOME", str(Path(java.path).resolve().parent.parent))
     folder = tmp_path / "java"
-    sharing, saving = class_sharing(java.path)
+    sharing, saving = class_sharing(java.path)  # it makes the folder
     assert saving is not None and any(o.startswith("-XX:ArchiveClassesAtExit=") for o in sharing)
 
     def java_run() -> list[Code]:
@@ -141,9 +143,17 @@ def test_the_probe_saves_its_classes_once_and_later_runs_map_them(lab, tmp_path,
         codes: list[Code] = java_codes(report.targets[0])
         return codes
 
+    which = saving[1].name.split("-")[1]
+    replaced = folder / f"probe-{which}-0000000000.jsa"  # this copy's, for an older version of this Java
+    unused = folder / "probe-0000000000-0000000000.jsa"  # a copy of the program that has gone, 40 days ago
+    other = folder / "probe-1111111111-1111111111.jsa"  # another copy's, in use
+    for made in (replaced, unused, other):
+        made.write_bytes(b"an archive")
+        made.chmod(0o444)  # as the JVM leaves them
+    os.utime(unused, (time.time() - 40 * 86400,) * 2)
     assert java_run() == [Code.JAVA_TLS12_OK]
-    (archive,) = folder.glob("probe-*.jsa")
-    assert list(folder.glob("*.part")) == []
+    (archive,) = set(folder.glob("probe-*.jsa")) - {other}
+    assert sorted(folder.iterdir()) == sorted([archive, other])
     sharing, saving = class_sharing(java.path)
     assert saving is None and sharing[0] == f"-XX:SharedArchiveFile={archive}"
     must_map = [*probe_command(java.path, sharing), "-Xshare:on"]  # -Xshare:on refuses to start without it
@@ -151,6 +161,6 @@ def test_the_probe_saves_its_classes_once_and_later_runs_map_them(lab, tmp_path,
     started = subprocess.run(must_map, input="end\n", capture_output=True, text=True, timeout=60, check=False)
     assert started.returncode == 0 and started.stdout.startswith("java\t"), started.stdout + started.stderr
     assert java_run() == [Code.JAVA_TLS12_OK]
-    assert list(folder.iterdir()) == [archive]  # used, not made again
+    assert sorted(folder.iterdir()) == sorted([archive, other])  # used, not made again
     archive.write_bytes(b"not an archive" * 100)
     assert java_run() == [Code.JAVA_TLS12_OK]

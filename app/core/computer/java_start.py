@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +31,7 @@ PROBE_JAR = "probe.jar"  # ... the same classes in one file, which is what the J
 EXE = "java.exe" if sys.platform == "win32" else "java"
 SHARING_FROM = 13  # the first Java that saves the classes a run loaded for later runs (-XX:ArchiveClassesAtExit)
 SAVE_WAIT = 3.0  # seconds a JVM saving its classes may take to end by itself (about 0.7 s here), once per Java
+UNUSED_DAYS = 30
 
 _early: tuple[str, subprocess.Popen[str]] | None = None  # (the java program, its process), until taken
 _saving: dict[int, tuple[Path, Path]] = {}  # a JVM saving its classes: its process id -> (its part file, the archive)
@@ -120,6 +122,8 @@ def class_sharing(java: str) -> tuple[list[str], tuple[Path, Path] | None]:
     archive = folder / f"probe-{which}-{version}.jsa"
     quiet = "-Xlog:disable"  # a JVM's notes about archives go to its standard output, where the probe answers
     if archive.is_file():
+        with contextlib.suppress(OSError):
+            os.utime(archive)  # last used now: archives unused for a month are removed (_keep_archive)
         return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto", quiet], None  # one it cannot use is passed over
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -172,18 +176,22 @@ def end_probe(process: subprocess.Popen[str], answered: bool) -> None:
 
 
 def _keep_archive(part: Path, archive: Path, kept: bool) -> None:
-    """Put the part file in the archive's place, or remove it; remove this Java's older archives too."""
-    try:
-        if kept and part.is_file() and part.stat().st_size > 0:
-            os.replace(part, archive)  # whole or not at all, for another copy of the program starting now
-            which = archive.name.split("-")[1]
-            for old in archive.parent.glob(f"probe-{which}-*"):
-                if old != archive and old.suffix == ".jsa":
-                    old.unlink()  # made for an older version of this Java or of this copy's probe
-        else:
+    """Put the part file in the archive's place, or remove it. Also removed: this copy's older archives for this
+    Java, and any archive not used for ``UNUSED_DAYS`` (a copy of the program, or a Java, that has gone)."""
+    with contextlib.suppress(OSError):  # in use by another copy (Windows), or the folder went away: tried again later
+        if not (kept and part.is_file() and part.stat().st_size > 0):
             part.unlink(missing_ok=True)
-    except OSError:
-        pass  # in use by another copy (Windows), or the folder went away: the next run tries again
+            return
+        os.replace(part, archive)  # whole or not at all, for another copy of the program starting now
+        which = archive.name.split("-")[1]
+        unused = time.time() - UNUSED_DAYS * 86400
+        for old in archive.parent.glob("probe-*"):
+            if old == archive or old.suffix not in (".jsa", ".part"):
+                continue
+            with contextlib.suppress(OSError):
+                if (old.suffix == ".jsa" and old.name.split("-")[1] == which) or old.stat().st_mtime < unused:
+                    old.chmod(0o600)  # the JVM makes it read-only, which Windows will not delete
+                    old.unlink()
 
 
 def first_java() -> str | None:
