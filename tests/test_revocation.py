@@ -73,8 +73,16 @@ def revocation_of(run: RunReport, name: str) -> list[Finding]:
     return list(report_of(run, name).findings_for(Check.REVOCATION))
 
 
+def only_revocation(run: RunReport, name: str) -> Finding:
+    """The address's one revocation finding; when there is not one, the failure says what the address got."""
+    found = revocation_of(run, name)
+    got = [f"{f.code.name}: {f.details}" for f in report_of(run, name).findings]
+    assert len(found) == 1, f"{name}: {len(found)} revocation findings; all its findings: {got}"
+    return found[0]
+
+
 def test_ocsp_good_and_the_intermediate_on_its_list(direct):
-    [finding] = revocation_of(direct, "good")
+    finding = only_revocation(direct, "good")
     assert finding.code is Code.REVOCATION_OK and finding.status is Status.PASS
     assert "OCSP GET" in finding.details and ": good in " in finding.details
     assert re.search(r"CN=Revocation Test Issuing CA,[^\n]*: good \(crl\)", finding.details)  # at the root's list
@@ -83,7 +91,7 @@ def test_ocsp_good_and_the_intermediate_on_its_list(direct):
 
 def test_revoked_by_ocsp_and_by_the_list(direct):
     for name, source in (("revoked", "ocsp"), ("crl-revoked", "crl")):
-        [finding] = revocation_of(direct, name)
+        finding = only_revocation(direct, name)
         assert finding.code is Code.CERT_REVOKED, name
         assert f"revoked ({source})" in finding.details
         assert finding.params["whose"] == "the server's own certificate"
@@ -92,18 +100,18 @@ def test_revoked_by_ocsp_and_by_the_list(direct):
 
 
 def test_good_by_the_list_alone(direct):
-    [finding] = revocation_of(direct, "crl-good")
+    finding = only_revocation(direct, "crl-good")
     assert finding.code is Code.REVOCATION_OK
     assert "CRL http://127.0.0.1" in finding.details and "not among 2 withdrawn certificates" in finding.details
 
 
 def test_refused_and_silent_responders_are_named_with_how(direct):
-    refused = revocation_of(direct, "refused")[0]
+    refused = only_revocation(direct, "refused")
     assert refused.code is Code.REVOCATION_UNREACHABLE
     assert refused.status is (Status.FAIL if sys.platform == "win32" else Status.WARNING)
     assert "the connection was refused" in refused.params["addresses"]
     assert refused.params["addresses"].count("http://127.0.0.1") == 2  # the responder and the list
-    silent = revocation_of(direct, "silent")[0]
+    silent = only_revocation(direct, "silent")
     assert silent.code is Code.REVOCATION_UNREACHABLE
     assert "no answer in time" in silent.params["addresses"]
     windows = sys.platform == "win32"  # Windows' own TLS refuses such a server (or waits long)
@@ -111,20 +119,20 @@ def test_refused_and_silent_responders_are_named_with_how(direct):
 
 
 def test_a_stapled_answer_is_used_as_windows_uses_it(direct):
-    [finding] = revocation_of(direct, "stapled")
+    finding = only_revocation(direct, "stapled")
     assert finding.code is Code.REVOCATION_OK and finding.params.get("variant") == "stapled"
     assert "stapled (in the handshake): good" in finding.details
     assert "connection was refused" not in finding.details  # the responder was not asked
 
 
 def test_a_long_request_is_posted(direct):
-    [finding] = revocation_of(direct, "long-address")
+    finding = only_revocation(direct, "long-address")
     assert finding.code is Code.REVOCATION_OK
     assert "OCSP POST" in finding.details
 
 
 def test_a_certificate_that_names_no_address(direct):
-    [finding] = revocation_of(direct, "none-named")
+    finding = only_revocation(direct, "none-named")
     assert finding.code is Code.REVOCATION_NOT_CHECKED and finding.status is Status.SKIPPED
 
 
@@ -149,7 +157,7 @@ def test_through_the_proxy_and_refused_by_it(lab):
             [lab.target("via-localhost", host="127.0.0.1")],
             CheckSettings(timeout=TIMEOUT, computer=QUICK, proxy=parse_proxy(refusing.url)),
         )
-        [finding] = revocation_of(blocked, "via-localhost")
+        finding = only_revocation(blocked, "via-localhost")
         assert finding.code is Code.REVOCATION_UNREACHABLE
         assert f"http://localhost:{lab.ocsp_port}/ (blocked by the proxy (answer 403))" in finding.params["addresses"]
     finally:
