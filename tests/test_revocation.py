@@ -31,7 +31,9 @@ from app.lab.proxy import PracticeProxy
 from tests.real_servers.authorities import AuthorityLab
 
 QUICK = ComputerSettings(java=False, os_stack=False)
-TIMEOUT = 2.0  # the step time limit: what the silent responder costs
+# The step time limit, what the silent responder costs. Under Wine the lane runs these tests beside PyInstaller's
+# build: there a handshake cut at 2 s is the likely cause of one address, once, getting no revocation finding.
+TIMEOUT = 5.0 if sys.platform == "win32" else 2.0
 
 
 def _der(cert: x509.Certificate) -> bytes:
