@@ -10,7 +10,11 @@ import tempfile
 if "TLS_READINESS_LOG_DIR" not in os.environ:  # never write into the real per-user log folder
     os.environ["TLS_READINESS_LOG_DIR"] = tempfile.mkdtemp(prefix="tlsrc-test-logs-")
 if "TLS_READINESS_CACHE_DIR" not in os.environ:  # nor into the real cache folder (the Java probe's class archive)
+    import atexit
+    import shutil
+
     os.environ["TLS_READINESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="tlsrc-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["TLS_READINESS_CACHE_DIR"], ignore_errors=True)  # 9 MB an archive
 
 import datetime as dt
 from collections.abc import Iterator

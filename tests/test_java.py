@@ -2,7 +2,9 @@
 
 import os
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -162,5 +164,36 @@ def test_the_probe_saves_its_classes_once_and_later_runs_map_them(lab, tmp_path,
     assert started.returncode == 0 and started.stdout.startswith("java\t"), started.stdout + started.stderr
     assert java_run() == [Code.JAVA_TLS12_OK]
     assert sorted(folder.iterdir()) == sorted([archive, other])  # used, not made again
-    archive.write_bytes(b"not an archive" * 100)
+    archive.chmod(0o600)  # the JVM leaves it read-only
+    archive.write_bytes(b"not an archive" * 100)  # cut short, or overwritten: it is made again
+    assert class_sharing(java.path)[1] is not None
     assert java_run() == [Code.JAVA_TLS12_OK]
+    assert archive.read_bytes()[:4] != b"not " and sorted(folder.iterdir()) == sorted([archive, other])
+
+
+@needs_java
+def test_a_java_still_busy_at_the_end_is_not_waited_for_to_save_its_classes(tmp_path, monkeypatch):
+    """A JVM saving its classes is let end by itself only when it has answered everything: one still waiting
+    for a server that never answers is ended at once, and nothing is saved."""
+    from app.core.computer import java_start
+    from app.core.computer.java import JavaProbe
+
+    java = next((rt for rt in find_runtimes() if rt.major >= java_start.SHARING_FROM), None)
+    if java is None or java_start.compiled_probe() is None:
+        pytest.skip("needs Java 13 or newer and the compiled probe (installers/compile-probe)")
+    monkeypatch.setenv("TLS_READINESS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(java_start, "SAVE_WAIT", 120.0)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(60)
+        probe = JavaProbe(java)
+        answer = probe.submit(target(f"https://127.0.0.1:{silent.getsockname()[1]}/"), "", 60.0)
+        held, _ = silent.accept()  # Java is connected, and waits for a ServerHello that never comes
+        with held:
+            stopping = threading.Thread(target=probe.stop)
+            stopping.start()
+            stopping.join(60)  # well before SAVE_WAIT
+            assert not stopping.is_alive()
+        assert answer.result(10) is None
+    assert list((tmp_path / "java").iterdir()) == []  # the part file removed, no archive

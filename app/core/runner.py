@@ -113,7 +113,7 @@ class Run:
         self._cancel.set()
         probe = self._java
         if probe is not None:
-            probe.stop()
+            probe.stop(save=False)
 
     def start(self) -> None:
         """Begin in a background thread."""
@@ -164,7 +164,7 @@ class Run:
                             computer_found = computer.result()
                     finally:
                         if self._java is not None:
-                            self._java.stop()
+                            self._java.stop(save=not self._cancel.is_set())
                 reports, computer_found = self._clock(reports, computer_found)
                 run_findings += client_chain_findings(client_cert, reports)
                 for t in reports:

@@ -256,12 +256,15 @@ class JavaProbe:
         for future in pending.values():
             future.set_result(None)
 
-    def stop(self) -> None:
-        """End the Java process and remove its temporary files (every answer still awaited becomes None)."""
+    def stop(self, save: bool = True) -> None:
+        """End the Java process and remove its temporary files (every answer still awaited becomes None). A JVM
+        saving its classes for later runs is let save them when it has answered everything and ``save`` is
+        true (not on Cancel: nothing waits then)."""
         with self._lock:
             self._write(["end"])
+            answered = self._count > 0 and not self._pending
         try:
-            end_probe(self._process, answered=self._count > 0)
+            end_probe(self._process, save=save and answered)
         except (OSError, subprocess.TimeoutExpired) as exc:  # a probe that will not end never ends the run
             log.warning("the Java probe did not end cleanly: %s", exc)
         self._reader.join(5)

@@ -100,37 +100,81 @@ def cache_folder() -> Path:
 
 
 def class_sharing(java: str) -> tuple[list[str], tuple[Path, Path] | None]:
-    """Class data sharing for the probe on ``java`` (Java 13 and newer, with the compiled probe). Each JVM
-    otherwise reads, checks and sets up again some 800 classes (Java's TLS code, mostly) that its own archive
+    """Class data sharing for the probe on ``java`` (HotSpot Java 13 and newer, with the compiled probe). Each
+    JVM otherwise reads, checks and sets up again some 800 classes (Java's TLS code, mostly) that its own archive
     does not hold: mapping an archive that an earlier run saved takes 0.1 s of the JVM's processor time off each
     run. Returns the options that map this Java's archive, or, when it has none yet, the options that have this
     run save one, with (the part file it writes, the archive it becomes once the JVM has ended well)."""
     classes = compiled_probe()
+    home = Path(os.path.realpath(java)).parent.parent
     release = release_version(java)
-    if classes is None or major_version(release) < SHARING_FROM:
+    if classes is None or major_version(release) < SHARING_FROM or _is_openj9(home):
         return [], None
     jar = classes / PROBE_JAR
-    try:
-        made = jar.stat()
-    except OSError:
+    # A JVM maps an archive only beside the very jar and the very JVM it was made by: each copy of the program
+    # has its own archive for each Java, made again when the jar, the JVM or the JVM's own archive changes.
+    made_by = [jar, *(home / part for part in _JVM_PARTS)]
+    stamps = [_stamp(f) for f in made_by]
+    if stamps[0] == "-":
         return [], None
-    # A JVM maps an archive only beside the very jar it was made from (its path, size and time): each copy of
-    # the program has its own archive for each Java, made again when either is updated.
     which = hashlib.sha256(f"{os.path.realpath(java)}\n{os.path.realpath(jar)}".encode()).hexdigest()[:10]
-    version = hashlib.sha256(f"{release}\n{made.st_size}\n{made.st_mtime_ns}".encode()).hexdigest()[:10]
+    version = hashlib.sha256("\n".join([release, *stamps]).encode()).hexdigest()[:10]
     folder = cache_folder() / "java"
     archive = folder / f"probe-{which}-{version}.jsa"
+    if not str(archive).isascii():
+        return [], None  # a JVM cannot open every path Windows can (a user folder's name in another script)
     quiet = "-Xlog:disable"  # a JVM's notes about archives go to its standard output, where the probe answers
-    if archive.is_file():
+    if _is_archive(archive):
         with contextlib.suppress(OSError):
             os.utime(archive)  # last used now: archives unused for a month are removed (_keep_archive)
-        return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto", quiet], None  # one it cannot use is passed over
+        # Where the JVM cannot map it after all, it runs without any archive, its own too (slower, still right).
+        return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto", quiet], None
     try:
+        _remove(archive)  # damaged (cut short, overwritten): made again
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return [], None
     part = folder / f"probe-{which}-{version}-{os.getpid()}.part"
     return [f"-XX:ArchiveClassesAtExit={part}", quiet], (part, archive)
+
+
+# The JVM itself and its own class archive (Windows, then Linux and macOS): the key of the probe's archive.
+_JVM_PARTS = ("bin/server/jvm.dll", "lib/server/libjvm.so", "lib/server/libjvm.dylib", "lib/server/classes.jsa")
+_DYNAMIC_ARCHIVE = 0xF00BABA8  # the first four bytes of a HotSpot archive made at a run's exit (in the JVM's order)
+
+
+def _stamp(path: Path) -> str:
+    """A file's size and time, or "-" when there is none."""
+    try:
+        made = path.stat()
+    except OSError:
+        return "-"
+    return f"{made.st_size}:{made.st_mtime_ns}"
+
+
+def _is_openj9(home: Path) -> bool:
+    """Eclipse OpenJ9 (IBM Semeru) has a class cache of its own and other options: its release file says so."""
+    try:
+        return 'JVM_VARIANT="Openj9"'.lower() in (home / "release").read_text(errors="replace").lower()
+    except OSError:
+        return False
+
+
+def _is_archive(path: Path) -> bool:
+    """Is ``path`` an archive a JVM saved (and not a file cut short or overwritten)?"""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return len(head) == 4 and int.from_bytes(head, sys.byteorder) == _DYNAMIC_ARCHIVE
+
+
+def _remove(path: Path) -> None:
+    """Remove a file the JVM made read-only (which Windows will not delete as it is)."""
+    with contextlib.suppress(FileNotFoundError):
+        path.chmod(0o600)
+    path.unlink(missing_ok=True)
 
 
 def start_probe_process(java: str) -> subprocess.Popen[str]:
@@ -158,13 +202,13 @@ def start_probe_process(java: str) -> subprocess.Popen[str]:
     return process
 
 
-def end_probe(process: subprocess.Popen[str], answered: bool) -> None:
+def end_probe(process: subprocess.Popen[str], save: bool) -> None:
     """End a probe's JVM, which has been told ``end``. One saving its classes for later runs (the first run on
-    this Java) is let end by itself, for up to ``SAVE_WAIT`` seconds, as it writes the archive when it exits;
-    the archive is kept only from a JVM that was given an address (``answered``: its TLS code ran) and ended
-    well."""
+    this Java) and told to ``save`` (it was given addresses and has answered them all, so it exits at once) is
+    let end by itself, for up to ``SAVE_WAIT`` seconds, as it writes the archive when it exits; the archive is
+    kept only from a JVM that ended well. Any other is ended now."""
     saving = _saving.pop(process.pid, None)
-    if saving is not None and answered:
+    if saving is not None and save:
         with contextlib.suppress(subprocess.TimeoutExpired, OSError):
             process.wait(SAVE_WAIT)
     with contextlib.suppress(OSError):
@@ -172,26 +216,30 @@ def end_probe(process: subprocess.Popen[str], answered: bool) -> None:
             process.kill()
     process.wait(10)
     if saving is not None:
-        _keep_archive(*saving, kept=answered and process.returncode == 0)
+        _keep_archive(*saving, kept=save and process.returncode == 0)
 
 
 def _keep_archive(part: Path, archive: Path, kept: bool) -> None:
     """Put the part file in the archive's place, or remove it. Also removed: this copy's older archives for this
     Java, and any archive not used for ``UNUSED_DAYS`` (a copy of the program, or a Java, that has gone)."""
-    with contextlib.suppress(OSError):  # in use by another copy (Windows), or the folder went away: tried again later
-        if not (kept and part.is_file() and part.stat().st_size > 0):
-            part.unlink(missing_ok=True)
+    try:
+        if kept and _is_archive(part):
+            os.replace(part, archive)  # whole or not at all, for another copy of the program starting now
+        else:
+            _remove(part)
             return
-        os.replace(part, archive)  # whole or not at all, for another copy of the program starting now
-        which = archive.name.split("-")[1]
-        unused = time.time() - UNUSED_DAYS * 86400
-        for old in archive.parent.glob("probe-*"):
-            if old == archive or old.suffix not in (".jsa", ".part"):
-                continue
-            with contextlib.suppress(OSError):
-                if (old.suffix == ".jsa" and old.name.split("-")[1] == which) or old.stat().st_mtime < unused:
-                    old.chmod(0o600)  # the JVM makes it read-only, which Windows will not delete
-                    old.unlink()
+    except OSError:  # the archive in use by another copy (Windows), or the folder gone: tried again later
+        with contextlib.suppress(OSError):
+            _remove(part)
+        return
+    which = archive.name.split("-")[1]
+    unused = time.time() - UNUSED_DAYS * 86400
+    for old in archive.parent.glob("probe-*"):
+        if old == archive or old.suffix not in (".jsa", ".part"):
+            continue
+        with contextlib.suppress(OSError):
+            if (old.suffix == ".jsa" and old.name.split("-")[1] == which) or old.stat().st_mtime < unused:
+                _remove(old)
 
 
 def first_java() -> str | None:
@@ -240,7 +288,7 @@ def _discard() -> None:
 
 def _end(process: subprocess.Popen[str]) -> None:
     with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-        end_probe(process, answered=False)  # never given an address: nothing worth saving
+        end_probe(process, save=False)  # never given an address: nothing worth saving
     for stream in (process.stdin, process.stdout):
         if stream is not None:
             with contextlib.suppress(OSError):
