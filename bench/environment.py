@@ -131,11 +131,13 @@ def _timed(command: list[str], ok: Callable[[int], bool] = lambda rc: True) -> f
     return _timed_cpu(command, ok)[0]
 
 
-def _timed_cpu(command: list[str], ok: Callable[[int], bool] = lambda rc: True) -> tuple[float, float]:
+def _timed_cpu(
+    command: list[str], ok: Callable[[int], bool] = lambda rc: True, cwd: Path | None = None
+) -> tuple[float, float]:
     """Wall-clock seconds and processor seconds (user and system, the command's children included; POSIX only,
     as this benchmark). A command that has not ended after 600 s is killed (and fails the benchmark)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     limit = threading.Timer(600, process.kill)
     limit.start()
     try:
@@ -149,9 +151,12 @@ def _timed_cpu(command: list[str], ok: Callable[[int], bool] = lambda rc: True) 
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def tools(ports: list[int], ca: Path, asked: list[str]) -> dict[str, Callable[[], float | tuple[float, float]]]:
+def tools(
+    ports: list[int], ca: Path, asked: list[str], baseline: tuple[str, Path] | None = None
+) -> dict[str, Callable[[], float | tuple[float, float]]]:
     """Each tool's run over all endpoints, as a function returning seconds, or seconds and processor seconds
-    (``asked`` gathers the engine's count of revocation requests)."""
+    (``asked`` gathers the engine's count of revocation requests); ``baseline`` (a commit and its checkout) adds
+    that commit's two commands."""
     urls = [f"https://localhost:{p}/" for p in ports]
     default = [sys.executable, "-m", "app", "check", "--ca-file", str(ca)]
     for url in urls:
@@ -185,6 +190,10 @@ def tools(ports: list[int], ca: Path, asked: list[str]) -> dict[str, Callable[[]
         "tls-readiness (engine)": engine_on,
         "tls-readiness (engine, revocation off)": engine_off,
     }
+    if baseline is not None:  # the same commands from an older commit's checkout (python -m app imports it)
+        commit, tree = baseline
+        found[f"tls-readiness (default command, {commit})"] = lambda: _timed_cpu(default, lambda rc: rc in env_ok, tree)
+        found[f"tls-readiness (command, {commit})"] = lambda: _timed_cpu(ours, lambda rc: rc in env_ok, tree)
     if FROZEN.exists():  # what the .deb and the Windows installer put on a computer: the same commands, frozen
         frozen = [str(FROZEN), *default[3:]]
         found["tls-readiness (default command, frozen)"] = lambda: _timed_cpu(frozen, lambda rc: rc in env_ok)
@@ -246,8 +255,8 @@ def _all_at_once(sequences: list[list[list[str]]]) -> float:
     return time.perf_counter() - started
 
 
-def measure(runs: int, delay_ms: float) -> dict[str, object]:
-    """Median seconds per tool, with no added latency and behind the latency proxy."""
+def measure(runs: int, delay_ms: float, baseline: tuple[str, Path] | None = None) -> dict[str, object]:
+    """Median seconds per tool, with no added latency and behind the latency proxy (``baseline``: see tools)."""
     results: dict[str, object] = {"endpoints": len(SCENARIOS), "delay_ms": delay_ms, "runs": runs}
     [authority] = _free_ports(1)  # the proxy's port for the lab's authority, named in the lab's certificates
     asked: list[str] = []
@@ -262,11 +271,10 @@ def measure(runs: int, delay_ms: float) -> dict[str, object]:
             listen = [*_free_ports(len(targets)), authority]
             with latency_proxy([*targets, lab[AUTHORITY]], delay, listen) as proxied:
                 ports = proxied[:-1]
-                runners = tools(ports, ca, asked)
+                runners = tools(ports, ca, asked, baseline)
                 if label == "loopback":  # untimed: makes the Java probe's class archive, as a first check does
-                    for first in ("tls-readiness (default command)", "tls-readiness (default command, frozen)"):
-                        if first in runners:
-                            runners[first]()
+                    for first in [name for name in runners if name.startswith("tls-readiness (default command")]:
+                        runners[first]()
                 times: dict[str, list[float]] = {name: [] for name in runners}
                 cpu: dict[str, list[float]] = {name: [] for name in runners}
                 for _ in range(runs):

@@ -7,6 +7,7 @@ a latency proxy), window (bench/window.py: GUI stalls and Cancel), startup (benc
 (bench/scale.py: 25 to 200 endpoints), sizes (bench/sizes.py), fuzz (the long hypothesis run). ``--build``
 first builds the release installers (about a minute), so the sizes are those of what is shipped; without it,
 whatever is in dist/ is measured. ``--quick`` takes fewer runs (for trying the command, not for the record).
+``--baseline COMMIT`` also measures that commit's window and its two check commands, in the same run.
 Only loopback is used; nothing leaves the computer (sslyze is installed from PyPI on first use).
 """
 
@@ -23,7 +24,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,9 +146,10 @@ def sizes(build: bool) -> Section:
     return section
 
 
-def baseline_window(commit: str, runs: int) -> dict[str, object]:
-    """bench/window.py --lab-process on the program of ``commit`` (a temporary checkout), in this run: the
-    machine's noise changes from hour to hour, so a comparison with older code is made side by side."""
+@contextmanager
+def checkout(commit: str) -> Iterator[Path]:
+    """A temporary checkout of ``commit``, its Java probe compiled and its modules compiled: the machine's noise
+    changes from hour to hour, so a comparison with older code is made side by side, in the same run."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="tlsrc-baseline-") as folder:
@@ -155,12 +158,18 @@ def baseline_window(commit: str, runs: int) -> dict[str, object]:
         try:
             subprocess.run([str(tree / "installers" / "compile-probe")], check=True)
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "app")], check=True)
-            command = [sys.executable, str(ROOT / "bench" / "window.py"), "--runs", str(runs), "--lab-process"]
-            shown = subprocess.run(
-                [*command, "--tree", str(tree)], cwd=tree, capture_output=True, text=True, check=True
-            ).stdout
+            yield tree
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+
+
+def baseline_window(commit: str, runs: int) -> dict[str, object]:
+    """bench/window.py --lab-process on the program of ``commit``, in this run."""
+    with checkout(commit) as tree:
+        command = [sys.executable, str(ROOT / "bench" / "window.py"), "--runs", str(runs), "--lab-process"]
+        shown = subprocess.run(
+            [*command, "--tree", str(tree)], cwd=tree, capture_output=True, text=True, check=True
+        ).stdout
     data: dict[str, object] = json.loads(shown)
     return data
 
@@ -234,10 +243,14 @@ def window(quick: bool, baseline: str = "") -> Section:
     return section
 
 
-def environment(quick: bool) -> Section:
+def environment(quick: bool, baseline: str = "") -> Section:
     import environment as bench_environment
 
-    data = bench_environment.measure(1 if quick else 3, 50.0)
+    if baseline:
+        with checkout(baseline) as tree:
+            data = bench_environment.measure(1 if quick else 3, 50.0, (baseline, tree))
+    else:
+        data = bench_environment.measure(1 if quick else 3, 50.0)
     section = Section("Environment check time", data=data)
     latency = data["latency"]
     loopback = data["loopback"]
@@ -255,6 +268,18 @@ def environment(quick: bool) -> Section:
             verdict(default <= 2.5 * bound and default - command <= 0.25),
         )
     )
+    if baseline:
+        before = latency[f"tls-readiness (default command, {baseline})"]["median_s"]
+        before_command = latency[f"tls-readiness (command, {baseline})"]["median_s"]
+        section.rows.append(
+            (
+                f"Same check, commit {baseline}'s program with its defaults, in this run",
+                f"{before:.2f} s ({before / bound:.2f}x the bound); {before - before_command:+.2f} s beside it with "
+                f"--skip-java --skip-system-tls ({before_command:.2f} s)",
+                "",
+                "",
+            )
+        )
     frozen = latency.get("tls-readiness (default command, frozen)")
     if isinstance(frozen, dict):
         frozen_command = latency["tls-readiness (command, frozen)"]["median_s"]
@@ -299,7 +324,9 @@ def environment(quick: bool) -> Section:
         )
     )
     for name, figures in latency.items():
-        if name in ("tls-readiness (engine)", "tls-readiness (default command)") or name.endswith("frozen)"):
+        if name in ("tls-readiness (engine)", "tls-readiness (default command)") or name.endswith(
+            ("frozen)", f"{baseline})" if baseline else "frozen)")
+        ):
             continue
         ratio = figures["median_s"] / command
         target, met = ("5x slower than us", ratio >= 5) if name == "sslyze" else ("", None)
@@ -536,10 +563,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs (not for the record)")
     parser.add_argument("--build", action="store_true", help="build the release installers first")
     parser.add_argument("--only", default="", help="comma-separated sections to run (the report keeps the others)")
-    parser.add_argument("--baseline", default="", help="also measure the window on this commit, in the same run")
+    parser.add_argument(
+        "--baseline", default="", help="also measure the window and the commands on this commit, in the same run"
+    )
     args = parser.parse_args()
     runners: dict[str, Callable[[], Section]] = {
-        "environment": lambda: environment(args.quick),
+        "environment": lambda: environment(args.quick, args.baseline),
         "window": lambda: window(args.quick, args.baseline),
         "startup": lambda: startup(args.quick),
         "scale": lambda: scale(args.quick),
