@@ -161,7 +161,8 @@ def tools(
     default = [sys.executable, "-m", "app", "check", "--ca-file", str(ca)]
     for url in urls:
         default += ["--url", url]
-    ours = [*default, "--skip-java", "--skip-system-tls"]
+    skip = ["--skip-java", "--skip-system-tls"]
+    ours = [*default, *skip]
     env_ok = {0, 1}  # ready, or problems found (the lab's servers have them)
 
     def engine(revocation: bool) -> float:
@@ -197,9 +198,7 @@ def tools(
     if FROZEN.exists():  # what the .deb and the Windows installer put on a computer: the same commands, frozen
         frozen = [str(FROZEN), *default[3:]]
         found["tls-readiness (default command, frozen)"] = lambda: _timed_cpu(frozen, lambda rc: rc in env_ok)
-        found["tls-readiness (command, frozen)"] = lambda: _timed_cpu(
-            [*frozen, "--skip-java", "--skip-system-tls"], lambda rc: rc in env_ok
-        )
+        found["tls-readiness (command, frozen)"] = lambda: _timed_cpu([*frozen, *skip], lambda rc: rc in env_ok)
     sslyze = ensure_sslyze()
     if sslyze:
         command = [str(sslyze), "--quiet", "--certinfo", "--certinfo_ca_file", str(ca), "--sslv2", "--sslv3"]

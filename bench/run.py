@@ -324,9 +324,8 @@ def environment(quick: bool, baseline: str = "") -> Section:
         )
     )
     for name, figures in latency.items():
-        if name in ("tls-readiness (engine)", "tls-readiness (default command)") or name.endswith(
-            ("frozen)", f"{baseline})" if baseline else "frozen)")
-        ):
+        shown_above = ("frozen)", *([f"{baseline})"] if baseline else []))
+        if name in ("tls-readiness (engine)", "tls-readiness (default command)") or name.endswith(shown_above):
             continue
         ratio = figures["median_s"] / command
         target, met = ("5x slower than us", ratio >= 5) if name == "sslyze" else ("", None)

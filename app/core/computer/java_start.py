@@ -48,11 +48,19 @@ def major_version(version: str) -> int:
 
 def release_version(java: str) -> str:
     """The version a JDK or JRE (7 and newer) names in its ``release`` file, without starting it; "" if none."""
-    release = Path(os.path.realpath(java)).parent.parent / "release"
+    return _release_field(_release_text(java), "JAVA_VERSION")
+
+
+def _release_text(java: str) -> str:
+    """The ``release`` file of the JDK or JRE ``java`` belongs to; "" if none."""
     try:
-        match = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(errors="replace"), re.MULTILINE)
+        return (Path(os.path.realpath(java)).parent.parent / "release").read_text(errors="replace")
     except OSError:
         return ""
+
+
+def _release_field(text: str, name: str) -> str:
+    match = re.search(rf'^{name}="([^"]+)"', text, re.MULTILINE)
     return match.group(1) if match else ""
 
 
@@ -107,8 +115,14 @@ def class_sharing(java: str) -> tuple[list[str], tuple[Path, Path] | None]:
     run save one, with (the part file it writes, the archive it becomes once the JVM has ended well)."""
     classes = compiled_probe()
     home = Path(os.path.realpath(java)).parent.parent
-    release = release_version(java)
-    if classes is None or major_version(release) < SHARING_FROM or _is_openj9(home):
+    text = _release_text(java)
+    release = _release_field(text, "JAVA_VERSION")
+    # Eclipse OpenJ9 (IBM Semeru) has a class cache of its own and other options: its release file says so.
+    if (
+        classes is None
+        or major_version(release) < SHARING_FROM
+        or _release_field(text, "JVM_VARIANT").lower() == "openj9"
+    ):
         return [], None
     jar = classes / PROBE_JAR
     # A JVM maps an archive only beside the very jar and the very JVM it was made by: each copy of the program
@@ -150,14 +164,6 @@ def _stamp(path: Path) -> str:
     except OSError:
         return "-"
     return f"{made.st_size}:{made.st_mtime_ns}"
-
-
-def _is_openj9(home: Path) -> bool:
-    """Eclipse OpenJ9 (IBM Semeru) has a class cache of its own and other options: its release file says so."""
-    try:
-        return 'JVM_VARIANT="Openj9"'.lower() in (home / "release").read_text(errors="replace").lower()
-    except OSError:
-        return False
 
 
 def _is_archive(path: Path) -> bool:
