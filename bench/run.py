@@ -388,12 +388,13 @@ def environment(quick: bool, baseline: str = "") -> Section:
             "(class data sharing), warms its cryptography up before the first address comes, and Java's handshake "
             "to an address starts as soon as that address's connection is open, beside this program's own; the "
             "process ends without the interpreter's teardown. It is work: the processor time above, "
-            f"{default_cpu - command_cpu:.2f} s more (the JVM's start and its 8 handshakes, 8 curl processes), on "
-            "cores shared with the practice servers and the latency proxy (about 0.2 processor-seconds between them "
-            "per check, measured by hand), which on a real network run on other machines. Java's answers are the "
-            "last to come: given the 8 addresses alone, the JVM answered within 0.18 to 0.37 s; inside the command, "
-            "where this program's own checks take the processor first (the JVM runs at low priority, and without "
-            "it made no difference), within 0.55 to 0.73 s (timelines measured by hand on 2026-12-01)."
+            f"{default_cpu - command_cpu:.2f} s more (the JVM's start and its 8 handshakes, one curl process for "
+            "the 8 requests), on cores shared with the practice servers and the latency proxy (about 0.2 "
+            "processor-seconds between them per check, measured by hand), which on a real network run on other "
+            "machines. Java's answers are the last to come: given the 8 addresses alone, the JVM answered within 0.18 "
+            "to 0.37 s; inside the command, where this program's own checks take the processor first (the JVM runs at "
+            "low priority, and without it made no difference), within 0.55 to 0.73 s (timelines measured by hand on "
+            "2026-12-01)."
         )
     return section
 

@@ -106,3 +106,128 @@ def test_curl_presents_the_users_certificate_whose_password_never_reaches_a_comm
     assert "One-Time-Copy-Secret-7" not in report_json(run, "test") + "\n".join(run.log)
     assert not {"--pass", "--cert", "-E", "--key"} & set(words), "certificate options on curl's command line"
     assert not list(copies.glob("tlsrc-cert-*")), "the copy of the certificate was left behind"
+
+
+def _counting_curl(tmp_path, monkeypatch, version_line: str = ""):
+    """The real curl behind a wrapper that writes down each start (and can claim another version for -V)."""
+    import os
+    import sys
+
+    from app.core.computer import os_stack
+
+    real_curl = shutil.which("curl")
+    wrapper = tmp_path / "bin" / "curl"
+    wrapper.parent.mkdir(exist_ok=True)
+    starts = tmp_path / "starts.txt"
+    wrapper.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys\n"
+        f"open({str(starts)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        f"if sys.argv[1:] == ['-V'] and {version_line!r}:\n"
+        f"    print({version_line!r}); sys.exit(0)\n"
+        f"os.execv({real_curl!r}, [{real_curl!r}, *sys.argv[1:]])\n"
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    os_stack._version_text.cache_clear()  # this "curl" is asked its version afresh
+    monkeypatch.setattr(os_stack, "_version_text", os_stack._version_text.__wrapped__)
+    return starts
+
+
+SCENES = ("ready", "untrusted", "expired", "legacy-only", "forbidden", "client-cert-page")
+
+
+def test_one_curl_process_asks_every_address_and_says_what_one_each_would(lab, tmp_path, monkeypatch):
+    """curl 7.75 and newer asks every address of a run in one process; each address gets the answer a curl of
+    its own gets (exit code, HTTP status, message, the page's words)."""
+    from app.core.computer.os_stack import CurlBatch, CurlJob, curl_request, find_curl
+    from app.core.net import Budget
+
+    curl = find_curl()
+    assert curl is not None
+    targets = [target(lab.url(name), anchors=lab.anchors) for name in SCENES]
+    batch = CurlBatch(curl, [CurlJob(t.address.url, 5, lab.anchors.pem) for t in targets], None, None, 16)
+    try:
+        together = [answer.result(timeout=20) for answer in batch.answers]
+    finally:
+        batch.close()
+    alone = [curl_request(curl, t, Budget(5), lab.anchors.pem) for t in targets]
+    for name, one, each in zip(SCENES, together, alone, strict=True):
+        assert (one.exit_code, one.http_status, one.page) == (each.exit_code, each.http_status, each.page), name
+        assert one.message in each.message, name  # curl's own line adds "curl: (60) " and more
+    assert together[SCENES.index("forbidden")].http_status == "403"
+    assert together[SCENES.index("untrusted")].exit_code == 60
+    assert not list(tmp_path.glob("tlsrc-*"))
+
+    starts = _counting_curl(tmp_path, monkeypatch)
+    report = run_checks(targets, CheckSettings(computer=WITH_CURL, revocation=False))
+    lines = starts.read_text().splitlines()
+    assert lines == ["-V", "--config -"], lines  # its version once, then one process for all six addresses
+    by_name = dict(zip(SCENES, report.targets, strict=True))
+    assert [f.code for f in os_stack(by_name["ready"])] == [Code.OS_STACK_TLS12_OK]
+    assert [f.code for f in os_stack(by_name["forbidden"])] == [Code.OS_STACK_TLS12_OK]
+    assert os_stack(by_name["untrusted"]) == ()  # the certificate's own finding says it already
+
+
+def test_an_older_curl_asks_each_address_itself(lab, tmp_path, monkeypatch):
+    starts = _counting_curl(tmp_path, monkeypatch, "curl 7.74.0 (x86_64-pc-linux-gnu) libcurl/7.74.0 OpenSSL/3.0")
+    targets = [target(lab.url(name), anchors=lab.anchors) for name in ("ready", "tls12-only")]
+    report = run_checks(targets, CheckSettings(computer=WITH_CURL, revocation=False))
+    lines = starts.read_text().splitlines()
+    assert lines[0] == "-V" and len(lines) == 3 and all("--tls-max 1.2" in line for line in lines[1:]), lines
+    for t in report.targets:
+        assert [f.code for f in os_stack(t)] == [Code.OS_STACK_TLS12_OK]
+
+
+def test_the_batch_keeps_to_each_servers_connection_slots(lab, tmp_path, monkeypatch):
+    """Three addresses of one server, at most two connections to it: the run's curl asks one (it leaves a
+    connection for the address's own checks), and the other two run a curl of their own when a slot is free."""
+    starts = _counting_curl(tmp_path, monkeypatch)
+    url = lab.url("ready")
+    targets = [target(f"{url}page{n}", anchors=lab.anchors) for n in range(3)]
+    report = run_checks(targets, CheckSettings(computer=WITH_CURL, revocation=False, connections_per_server=2))
+    lines = starts.read_text().splitlines()
+    assert lines.count("--config -") == 1 and len(lines) == 4, lines
+    for t in report.targets:
+        assert [f.code for f in os_stack(t)] == [Code.OS_STACK_TLS12_OK]
+
+
+def test_cancel_ends_the_runs_curl_at_once(lab, tmp_path, monkeypatch):
+    """An address whose own checks are done waits for the run's curl, which here takes 30 s to start: Cancel
+    ends curl and the run at once, instead of when curl's time is up."""
+    import os
+    import sys
+    import threading
+    import time
+
+    from app.core.endpoint import CheckFinished
+    from app.core.runner import Run
+
+    real_curl = shutil.which("curl")
+    wrapper = tmp_path / "bin" / "curl"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys, time\n"
+        "if sys.argv[1:] == ['--config', '-']:\n"
+        "    time.sleep(30)\n"
+        f"os.execv({real_curl!r}, [{real_curl!r}, *sys.argv[1:]])\n"
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    run = Run([target(lab.url("ready"), anchors=lab.anchors)], CheckSettings(computer=WITH_CURL, timeout=30))
+    waiting = threading.Event()
+    run._listener = lambda e: waiting.set() if isinstance(e, CheckFinished) and e.check is Check.CLIENT_CERT else None
+    run.start()
+    assert waiting.wait(20), "the address's own checks did not end"
+    batch = run._curl
+    assert batch is not None and batch._process is not None
+    time.sleep(0.3)
+    assert run.wait(0) is None  # still waiting for curl
+    began = time.monotonic()
+    threading.Thread(target=run.cancel).start()
+    report = run.wait(10)
+    assert report is not None and report.cancelled
+    assert time.monotonic() - began < 6  # far less than curl's 30 s (a guard against a hang, not a timing)
+    assert batch._process.wait(5) is not None
+    assert not list(tmp_path.glob("tlsrc-*"))

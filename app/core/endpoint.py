@@ -28,6 +28,7 @@ from app.core.checks.server_hello import HelloOutcome, ServerHelloResult
 from app.core.computer.java import JavaGate, JavaResult, probe_findings
 from app.core.computer.os_stack import (
     TURNED_OFF,
+    CurlJob,
     CurlResult,
     curl_request,
     find_curl,
@@ -179,6 +180,8 @@ class EndpointCheck:
         self._chain_lock = threading.Lock()
         # How to read the server's clock when its certificate looked expired or not yet valid (see read_clock).
         self._clock_source: tuple[Opener, TlsVersion] | None = None
+        # This address's answer from the run's one curl process, when the run asks curl for all at once.
+        self.curl_answer: Future[CurlResult] | None = None
 
     def budget(self) -> Budget:
         """A fresh time limit for one step, tied to the run's cancel flag."""
@@ -318,7 +321,7 @@ class EndpointCheck:
             self._done(
                 Check.REVOCATION, findings, assess.revocation_findings(answer if verified else None, address.host)
             )
-        curl_result = os_stack.result() if os_stack is not None else None  # raises Cancelled when cancelled
+        curl_result = self._curl_result(os_stack)  # raises Cancelled when cancelled
         if store_cert is not None:
             # Only Windows presents it: its answer through curl.exe is the certificate's verdict.
             # Asked for, as this program's own handshakes (made without it) saw: also when it was optional.
@@ -500,12 +503,15 @@ class EndpointCheck:
         self._done(Check.JAVA, findings, found)
 
     def _start_os_stack(self, current: list[Check]) -> Future[CurlResult] | None:
-        """The request through the system's curl, when asked for and curl exists."""
+        """The request through the system's curl, when asked for and curl exists: the run's one curl process
+        asks it already, or one of its own starts now."""
         curl = find_curl() if self.settings.computer.os_stack else None
         if curl is None:
             return None
         self._step(Check.OS_STACK, current)
-        extra = self._anchors_pem()
+        if self.curl_answer is not None:
+            return self.curl_answer
+        job = self.curl_job()
 
         def probe() -> CurlResult:
             # Started at once (a new process takes a while to start): its answer is read only where it adds
@@ -515,12 +521,33 @@ class EndpointCheck:
                     raise Cancelled
                 if self.abandon.is_set():  # the server does not speak TLS: curl would only wait too
                     return CurlResult(-1, "", "not tried")
-                presented = self.presented
-                if presented is not None and presented.store and not self._windows_presents():
-                    presented = None  # a store's certificate is presented by Windows' own curl.exe only
-                return curl_request(curl, self.target, self.budget(), extra, self.settings.proxy, presented)
+                return curl_request(
+                    curl, self.target, self.budget(), job.extra_pem, self.settings.proxy, self.curl_copy()
+                )
 
         return self.pool.submit(probe)
+
+    def _curl_result(self, answer: Future[CurlResult] | None) -> CurlResult | None:
+        """curl's answer, once it comes. The run's curl process limits each of its requests as this program's
+        own steps are limited; a few seconds more, and no answer is taken as none."""
+        if answer is None:
+            return None
+        try:
+            return answer.result(timeout=self.timeout + 5 if answer is self.curl_answer else None)
+        except FutureTimeout:
+            return CurlResult(-1, "", "curl gave no answer in time")
+
+    def curl_job(self) -> CurlJob:
+        """What curl is asked of this address."""
+        return CurlJob(self.target.address.url, self.timeout, self._anchors_pem())
+
+    def curl_copy(self) -> PresentedCopy | None:
+        """The certificate curl presents: the user's, except one of Windows' store where Windows' own curl.exe
+        cannot present it."""
+        presented = self.presented
+        if presented is not None and presented.store and not self._windows_presents():
+            return None
+        return presented
 
     def _run_through_proxy(
         self, proxy: ProxySettings, findings: list[Finding], facts: _Facts, current: list[Check]

@@ -264,6 +264,12 @@ class ServerSlots:
             if cancel.is_set():
                 raise Cancelled
 
+    def try_acquire(self, key: tuple[str, int]) -> bool:
+        """Take a free connection slot to ``key`` if there is one now (False: none is free)."""
+        with self._lock:
+            sem = self._slots.setdefault(key, threading.BoundedSemaphore(self._per_server))
+        return sem.acquire(blocking=False)
+
     def release(self, key: tuple[str, int]) -> None:
         """Give back a slot taken with :meth:`acquire`."""
         self._slots[key].release()

@@ -7,11 +7,17 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app.core.errors import Cancelled
-from app.core.net import CancelFlag
+
+if TYPE_CHECKING:  # not loaded: the JVM's early start (java_start) imports this module before the engine
+    from app.core.net import CancelFlag
 
 SLICE = 0.05
+# On Windows, a console program (curl.exe, java.exe) started by the window would open a console window of its own
+# for as long as it runs: started without one. (0 elsewhere.)
+WINDOWLESS: int = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 
 
 def run_program(
@@ -32,6 +38,7 @@ def run_program(
         text=True,
         encoding="utf-8",
         errors="replace",  # a program's message in another code page must not become our fault
+        creationflags=WINDOWLESS,
     )
     deadline = time.monotonic() + timeout
     pending: str | None = input_text

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import threading
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from app.core.checks.revocation import RevocationChecker
 from app.core.computer.checks import computer_findings
 from app.core.computer.clock import clock_findings, servers_offset
 from app.core.computer.java import JavaGate, JavaProbe, find_runtimes, runtime_findings, start_probe
-from app.core.computer.os_stack import find_curl
+from app.core.computer.os_stack import CurlBatch, can_batch, find_curl
 from app.core.endpoint import CheckFinished, CheckStarted, EndpointCheck, TargetFinished
 from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
@@ -95,6 +96,7 @@ class Run:
         self.environment = environment
         self.reference = new_reference()
         self._java: JavaProbe | None = None  # the run's Java probe, once started (for cancel to end)
+        self._curl: CurlBatch | None = None  # the run's one curl process, once started (for cancel to end)
         self._java_gate = JavaGate()
         self._listener = listener
         self._cancel = CancelFlag()
@@ -114,6 +116,9 @@ class Run:
         probe = self._java
         if probe is not None:
             probe.stop(save=False)
+        curl = self._curl
+        if curl is not None:
+            curl.stop(cancelled=True)
 
     def start(self) -> None:
         """Begin in a background thread."""
@@ -300,12 +305,45 @@ class Run:
                     )
                     for target in self.targets
                 ]
+                self._curl_batch(checks, slots, endpoints)
                 futures: list[Future[TargetReport]] = [endpoint_pool.submit(c.run) for c in checks]
                 return self._read_clocks(tuple(f.result() for f in futures), checks, probe_pool)
         finally:
+            if self._curl is not None:
+                self._curl.close()
             if revocation is not None:
                 log.info("revocation: %d requests for the run", revocation.requests)
                 revocation.close()
+
+    def _curl_batch(self, checks: Sequence[EndpointCheck], slots: ServerSlots, parallel: int) -> None:
+        """One curl process asks every address at once (a curl that can), each request holding one of its
+        server's connection slots until its answer comes; one slot of each server is left for the address's
+        own checks. An address that gets no slot now, or a curl too old, is asked by a curl of its own."""
+        curl = find_curl() if self.settings.computer.os_stack else None
+        if curl is None or self._cancel.is_set() or not can_batch(curl):
+            return
+        taken: Counter[tuple[str, int]] = Counter()
+        members: list[EndpointCheck] = []
+        for check in checks:
+            if taken[check.key] < self.settings.connections_per_server - 1 and slots.try_acquire(check.key):
+                taken[check.key] += 1
+                members.append(check)
+        if not members:
+            return
+        keys = [check.key for check in members]
+        batch = CurlBatch(
+            curl,
+            [check.curl_job() for check in members],
+            self.settings.proxy,
+            members[0].curl_copy(),
+            parallel,
+            lambda index: slots.release(keys[index]),
+        )
+        for check, answer in zip(members, batch.answers, strict=True):
+            check.curl_answer = answer
+        self._curl = batch
+        if self._cancel.is_set():  # cancelled while it started: cancel() did not see it
+            batch.stop(cancelled=True)
 
     def _read_clocks(
         self, reports: tuple[TargetReport, ...], checks: Sequence[EndpointCheck], pool: ThreadPoolExecutor

@@ -23,6 +23,7 @@ from pathlib import Path
 import platformdirs
 
 from app.core.log import APP_NAME
+from app.core.processes import WINDOWLESS
 from app.core.resources import resource_path
 
 PROBE = "java/Probe.java"
@@ -198,7 +199,7 @@ def start_probe_process(java: str) -> subprocess.Popen[str]:
         text=True,
         encoding="utf-8",
         errors="replace",
-        creationflags=getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0),
+        creationflags=getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0) | WINDOWLESS,
     )
     if not nice and hasattr(os, "setpriority"):
         with contextlib.suppress(OSError):

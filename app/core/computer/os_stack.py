@@ -13,14 +13,18 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from app.core.checks.client_cert import ClientCertificate, PresentedCopy
 from app.core.checks.http import PAGE_STATUSES, page_words
+from app.core.errors import Cancelled
 from app.core.findings import Check, Code, Finding
 from app.core.model import Target
 from app.core.net import Budget
-from app.core.processes import run_program
+from app.core.processes import WINDOWLESS, run_program
 from app.core.proxy import ProxySettings
 from app.core.tls_errors import ClientCertAlert, http_client_cert_refusal
 
@@ -67,20 +71,34 @@ STORE_CERT_CURL = (7, 60)
 
 
 @functools.cache
+def _version_text(curl: str) -> tuple[str, str]:
+    """What ``curl -V`` says (once per curl), or why it could not run."""
+    try:
+        done = run_program([curl, "-V"], 10.0, None)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", str(exc)
+    return done.stdout, ""
+
+
+def curl_version(curl: str) -> tuple[int, int] | None:
+    """curl's version (major, minor), or None when it does not say."""
+    match = re.match(r"curl (\d+)\.(\d+)", _version_text(curl)[0])
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@functools.cache
 def store_presenter() -> tuple[str | None, str]:
     """The curl.exe that can present a certificate of Windows' store, or None and why not (in words)."""
     curl = find_curl()
     if curl is None:
         return None, "curl.exe is not on this computer (Windows before Windows 10 version 1803 lacks it)"
-    try:
-        done = run_program([curl, "-V"], 10.0, None)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, f"curl.exe could not run ({exc})"
-    first = done.stdout.splitlines()[0] if done.stdout else ""
-    match = re.match(r"curl (\d+)\.(\d+)", first)
-    if "schannel" not in done.stdout.lower() or match is None:
+    said, error = _version_text(curl)
+    if error:
+        return None, f"curl.exe could not run ({error})"
+    first = said.splitlines()[0] if said else ""
+    version = curl_version(curl)
+    if "schannel" not in said.lower() or version is None:
         return None, f"the curl.exe found ({curl}) is not Windows' own (it does not use SChannel)"
-    version = (int(match.group(1)), int(match.group(2)))
     if version < STORE_CERT_CURL:
         return None, f"this computer's curl.exe ({first.split()[1]}) is too old to present a certificate"
     return curl, ""
@@ -117,7 +135,6 @@ def curl_request(
         "--config",
         "-",
     ]
-    config = []
     temp_name = ""
     try:
         fd, page_file = tempfile.mkstemp(prefix="tlsrc-page-")  # the answer's page: read only for its words
@@ -130,12 +147,209 @@ def curl_request(
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(extra_pem)
         command += ["--cacert", temp_name]
-        capath = ssl.get_default_verify_paths().capath or ssl.get_default_verify_paths().openssl_capath
-        if capath and os.path.isdir(capath):
+        capath = _system_capath()
+        if capath:
             command += ["--capath", capath]
+    config = _private_options(proxy, client_cert)
+    command.append(target.address.url)
+    try:
+        done = run_program(command, seconds + 5, budget.cancel, "\n".join(config) + "\n")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return CurlResult(-1, "", f"curl could not run: {exc}")
+    finally:
+        body = _read_start(page_file)
+        for name in (temp_name, page_file):
+            if name:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+    return _result(done.returncode, done.stdout.strip(), done.stderr.strip(), body)
+
+
+def _result(exit_code: int, status: str, message: str, body: bytes) -> CurlResult:
+    page = page_words(body) if status.isdigit() and int(status) in PAGE_STATUSES else ""
+    return CurlResult(exit_code, status, message[:300], page)
+
+
+# One curl process for every address of a run: --parallel came in curl 7.66, and each transfer's own exit code
+# and message in its --write-out in 7.75. An older curl runs once per address.
+BATCH_CURL = (7, 75)
+_ANSWER = "tlsrc-answer"  # how each transfer's line of answer begins
+
+
+@dataclass(frozen=True)
+class CurlJob:
+    """One address for a batch: its URL, the time limit, the extra certificates it trusts (PEM)."""
+
+    url: str
+    seconds: float
+    extra_pem: str = ""
+
+
+def can_batch(curl: str) -> bool:
+    """Whether this curl checks many addresses in one process."""
+    version = curl_version(curl)
+    return version is not None and version >= BATCH_CURL
+
+
+class CurlBatch:
+    """The TLS 1.2 requests to many addresses through one curl process, each answer as soon as it comes.
+
+    A curl process takes a while to start (on Windows, with its virus scanner, much longer): one for the whole
+    run instead of one per address saves that each time. :attr:`answers` holds one future per job, in order;
+    ``answered(i)`` is called (from the reading thread) as each comes. Every future gets a result: curl's
+    answer, ``CurlResult(-1, ...)`` when curl gave none, or :class:`Cancelled` after :meth:`close` on cancel.
+    """
+
+    def __init__(
+        self,
+        curl: str,
+        jobs: Sequence[CurlJob],
+        proxy: ProxySettings | None,
+        client_cert: PresentedCopy | None,
+        parallel: int,
+        answered: Callable[[int], None] | None = None,
+    ) -> None:
+        self.answers: list[Future[CurlResult]] = [Future() for _ in jobs]
+        self._answered = answered
+        self._lock = threading.Lock()
+        self._temp: list[str] = []
+        self._pages: list[str] = []
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+        try:
+            config = self._config(jobs, proxy, client_cert, parallel)
+            self._process = subprocess.Popen(
+                [curl, "--config", "-"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,  # the answers: standard error is not held back in a buffer
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                creationflags=WINDOWLESS,
+            )
+        except OSError as exc:
+            self._give_up(f"curl could not run: {exc.strerror or exc}")
+            self._remove_files()
+            return
+        self._reader = threading.Thread(target=self._read, args=(config,), name="curl", daemon=True)
+        self._reader.start()
+
+    def _config(
+        self, jobs: Sequence[CurlJob], proxy: ProxySettings | None, client_cert: PresentedCopy | None, parallel: int
+    ) -> str:
+        lines = [
+            "silent",
+            "no-progress-meter",
+            "parallel",
+            "parallel-immediate",
+            f"parallel-max = {max(1, min(parallel, 300))}",
+        ]
+        private = _private_options(proxy, client_cert)
+        capath = _system_capath()
+        trust: dict[str, str] = {}  # extra certificates (PEM) -> the file that holds them
+        for index, job in enumerate(jobs):
+            fd, page = tempfile.mkstemp(prefix="tlsrc-page-")  # the answer's page: read only for its words
+            os.close(fd)
+            self._temp.append(page)
+            self._pages.append(page)
+            seconds = f"{max(1.0, job.seconds):g}"  # the same limit as this program's own steps
+            lines += [
+                *(["next"] if index else []),
+                f'url = "{_quote(job.url)}"',
+                f'output = "{_quote(page)}"',
+                "no-buffer",  # the page is in its file when the answer's line is written
+                f'write-out = "%{{stderr}}{_ANSWER} {index} %{{exitcode}} %{{http_code}} %{{errormsg}}\\n"',
+                "tlsv1.2",
+                'tls-max = "1.2"',
+                f"connect-timeout = {seconds}",
+                f"max-time = {seconds}",
+            ]
+            if job.extra_pem and sys.platform != "win32":  # Windows' curl trusts what Windows trusts
+                if job.extra_pem not in trust:
+                    fd, name = tempfile.mkstemp(prefix="tlsrc-ca-", suffix=".pem")
+                    with os.fdopen(fd, "w", encoding="ascii") as fh:
+                        fh.write(job.extra_pem)
+                    self._temp.append(name)
+                    trust[job.extra_pem] = name
+                lines.append(f'cacert = "{_quote(trust[job.extra_pem])}"')
+                if capath:
+                    lines.append(f'capath = "{_quote(capath)}"')
+            lines += private
+        return "\n".join(lines) + "\n"
+
+    def _read(self, config: str) -> None:
+        process = self._process
+        assert process is not None and process.stdin is not None and process.stderr is not None
+        said: list[str] = []  # curl's own words, other than answers
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.write(config)
+            process.stdin.close()
+        with contextlib.suppress(OSError, ValueError):
+            for line in process.stderr:
+                fields = line.rstrip("\n").split(" ", 4)
+                if fields[0] != _ANSWER or len(fields) < 4 or not fields[1].isdigit() or not fields[2].isdigit():
+                    said.append(line.strip())
+                    continue
+                index = int(fields[1])
+                if index >= len(self.answers):
+                    continue
+                body = _read_start(self._pages[index])
+                message = fields[4] if len(fields) > 4 else ""
+                self._answer(index, _result(int(fields[2]), fields[3], message, body))
+        process.wait()
+        self._give_up(f"curl gave no answer (exit {process.returncode}{': ' if said else ''}{' '.join(said)[:200]})")
+
+    def _answer(self, index: int, result: CurlResult | BaseException) -> None:
+        with self._lock:
+            future = self.answers[index]
+            if future.done():
+                return
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+        if self._answered is not None:
+            self._answered(index)
+
+    def _give_up(self, why: str | BaseException) -> None:
+        """Every answer still awaited: ``why`` (words: no answer; an exception: raised to whoever waits)."""
+        for index in range(len(self.answers)):
+            self._answer(index, why if isinstance(why, BaseException) else CurlResult(-1, "", why))
+
+    def stop(self, cancelled: bool = False) -> None:
+        """End curl at once, without waiting (on cancel: whoever waits for an answer gets :class:`Cancelled`)."""
+        if cancelled:
+            self._give_up(Cancelled())
+        if self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(OSError):
+                self._process.kill()
+
+    def close(self) -> None:
+        """End curl (whoever needed an answer has it) and remove its files."""
+        self.stop()
+        if self._reader is not None:
+            self._reader.join(5)
+        self._give_up("not needed")
+        if self._process is not None and self._process.stderr is not None:
+            with contextlib.suppress(OSError):
+                self._process.stderr.close()
+        self._remove_files()
+
+    def _remove_files(self) -> None:
+        for name in self._temp:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        self._temp.clear()
+
+
+def _private_options(proxy: ProxySettings | None, client_cert: PresentedCopy | None) -> list[str]:
+    """The proxy and the certificate to present, as lines of a curl config file (read from standard input:
+    never on a command line others can read)."""
+    config = []
     if proxy is not None:
         config.append(f'proxy = "http://{proxy.host}:{proxy.port}"')
-        if proxy.username:  # on standard input: never on a command line others can read
+        if proxy.username:
             config.append(f'proxy-user = "{_quote(proxy.username)}:{_quote(proxy.password)}"')
     else:
         config.append('noproxy = "*"')
@@ -149,20 +363,14 @@ def curl_request(
             'cert-type = "P12"',
             f'pass = "{_quote(client_cert.password)}"',
         ]
-    command.append(target.address.url)
-    try:
-        done = run_program(command, seconds + 5, budget.cancel, "\n".join(config) + "\n")
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return CurlResult(-1, "", f"curl could not run: {exc}")
-    finally:
-        body = _read_start(page_file)
-        for name in (temp_name, page_file):
-            if name:
-                with contextlib.suppress(OSError):
-                    os.unlink(name)
-    status = done.stdout.strip()
-    page = page_words(body) if status.isdigit() and int(status) in PAGE_STATUSES else ""
-    return CurlResult(done.returncode, status.strip(), done.stderr.strip()[:300], page)
+    return config
+
+
+def _system_capath() -> str:
+    """The system's folder of trusted certificates, which curl keeps trusting beside a file of extra ones."""
+    paths = ssl.get_default_verify_paths()
+    capath = paths.capath or paths.openssl_capath
+    return capath if capath and os.path.isdir(capath) else ""
 
 
 def _read_start(path: str) -> bytes:
