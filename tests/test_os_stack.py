@@ -140,13 +140,16 @@ SCENES = ("ready", "untrusted", "expired", "legacy-only", "forbidden", "client-c
 def test_one_curl_process_asks_every_address_and_says_what_one_each_would(lab, tmp_path, monkeypatch):
     """curl 7.75 and newer asks every address of a run in one process; each address gets the answer a curl of
     its own gets (exit code, HTTP status, message, the page's words)."""
+    import tempfile
+
     from app.core.computer.os_stack import CurlBatch, CurlJob, curl_request, find_curl
     from app.core.net import Budget
 
     curl = find_curl()
     assert curl is not None
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its files go: to see that none is left
     targets = [target(lab.url(name), anchors=lab.anchors) for name in SCENES]
-    batch = CurlBatch(curl, [CurlJob(t.address.url, 5, lab.anchors.pem) for t in targets], None, None, 16)
+    batch = CurlBatch(curl, [CurlJob(t.address.url, 5, lab.anchors.pem) for t in targets], None, None)
     try:
         together = [answer.result(timeout=20) for answer in batch.answers]
     finally:
@@ -155,6 +158,7 @@ def test_one_curl_process_asks_every_address_and_says_what_one_each_would(lab, t
     for name, one, each in zip(SCENES, together, alone, strict=True):
         assert (one.exit_code, one.http_status, one.page) == (each.exit_code, each.http_status, each.page), name
         assert one.message in each.message, name  # curl's own line adds "curl: (60) " and more
+        assert bool(one.message) == (one.exit_code != 0), name
     assert together[SCENES.index("forbidden")].http_status == "403"
     assert together[SCENES.index("untrusted")].exit_code == 60
     assert not list(tmp_path.glob("tlsrc-*"))
@@ -169,8 +173,17 @@ def test_one_curl_process_asks_every_address_and_says_what_one_each_would(lab, t
     assert os_stack(by_name["untrusted"]) == ()  # the certificate's own finding says it already
 
 
-def test_an_older_curl_asks_each_address_itself(lab, tmp_path, monkeypatch):
-    starts = _counting_curl(tmp_path, monkeypatch, "curl 7.74.0 (x86_64-pc-linux-gnu) libcurl/7.74.0 OpenSSL/3.0")
+@pytest.mark.parametrize(
+    "version",
+    [
+        "curl 7.74.0 (x86_64-pc-linux-gnu) libcurl/7.74.0 OpenSSL/3.0\nFeatures: AsynchDNS HTTPS-proxy SSL",  # too old
+        "curl 8.4.0 (x86_64-pc-linux-gnu) libcurl/8.4.0 OpenSSL/3.0\nFeatures: HTTPS-proxy SSL",  # names block it
+        # SChannel checks revocation in the one thread every transfer shares (here the real curl does the work)
+        "curl 8.4.0 (x86_64-pc-win32) libcurl/8.4.0 Schannel WinIDN\nFeatures: AsynchDNS HTTPS-proxy SSL SSPI",
+    ],
+)
+def test_a_curl_that_cannot_ask_all_at_once_asks_each_address_itself(lab, tmp_path, monkeypatch, version):
+    starts = _counting_curl(tmp_path, monkeypatch, version)
     targets = [target(lab.url(name), anchors=lab.anchors) for name in ("ready", "tls12-only")]
     report = run_checks(targets, CheckSettings(computer=WITH_CURL, revocation=False))
     lines = starts.read_text().splitlines()
@@ -197,6 +210,7 @@ def test_cancel_ends_the_runs_curl_at_once(lab, tmp_path, monkeypatch):
     ends curl and the run at once, instead of when curl's time is up."""
     import os
     import sys
+    import tempfile
     import threading
     import time
 
@@ -215,6 +229,7 @@ def test_cancel_ends_the_runs_curl_at_once(lab, tmp_path, monkeypatch):
     )
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its files go: to see that none is left
     run = Run([target(lab.url("ready"), anchors=lab.anchors)], CheckSettings(computer=WITH_CURL, timeout=30))
     waiting = threading.Event()
     run._listener = lambda e: waiting.set() if isinstance(e, CheckFinished) and e.check is Check.CLIENT_CERT else None

@@ -305,7 +305,7 @@ class Run:
                     )
                     for target in self.targets
                 ]
-                self._curl_batch(checks, slots, endpoints)
+                self._curl_batch(checks, slots)
                 futures: list[Future[TargetReport]] = [endpoint_pool.submit(c.run) for c in checks]
                 return self._read_clocks(tuple(f.result() for f in futures), checks, probe_pool)
         finally:
@@ -315,7 +315,7 @@ class Run:
                 log.info("revocation: %d requests for the run", revocation.requests)
                 revocation.close()
 
-    def _curl_batch(self, checks: Sequence[EndpointCheck], slots: ServerSlots, parallel: int) -> None:
+    def _curl_batch(self, checks: Sequence[EndpointCheck], slots: ServerSlots) -> None:
         """One curl process asks every address at once (a curl that can), each request holding one of its
         server's connection slots until its answer comes; one slot of each server is left for the address's
         own checks. An address that gets no slot now, or a curl too old, is asked by a curl of its own."""
@@ -336,7 +336,6 @@ class Run:
             [check.curl_job() for check in members],
             self.settings.proxy,
             members[0].curl_copy(),
-            parallel,
             lambda index: slots.release(keys[index]),
         )
         for check, answer in zip(members, batch.answers, strict=True):

@@ -82,7 +82,11 @@ def _version_text(curl: str) -> tuple[str, str]:
 
 def curl_version(curl: str) -> tuple[int, int] | None:
     """curl's version (major, minor), or None when it does not say."""
-    match = re.match(r"curl (\d+)\.(\d+)", _version_text(curl)[0])
+    return _version_in(_version_text(curl)[0])
+
+
+def _version_in(said: str) -> tuple[int, int] | None:
+    match = re.match(r"curl (\d+)\.(\d+)", said)
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
@@ -96,7 +100,7 @@ def store_presenter() -> tuple[str | None, str]:
     if error:
         return None, f"curl.exe could not run ({error})"
     first = said.splitlines()[0] if said else ""
-    version = curl_version(curl)
+    version = _version_in(said)
     if "schannel" not in said.lower() or version is None:
         return None, f"the curl.exe found ({curl}) is not Windows' own (it does not use SChannel)"
     if version < STORE_CERT_CURL:
@@ -125,6 +129,7 @@ def curl_request(
         "--show-error",
         "--write-out",
         "%{http_code}",
+        "--globoff",
         "--tlsv1.2",
         "--tls-max",
         "1.2",
@@ -171,7 +176,9 @@ def _result(exit_code: int, status: str, message: str, body: bytes) -> CurlResul
 
 
 # One curl process for every address of a run: --parallel came in curl 7.66, and each transfer's own exit code
-# and message in its --write-out in 7.75. An older curl runs once per address.
+# and message in its --write-out in 7.75. An older curl runs once per address; so does Windows' own curl.exe, whose
+# TLS (SChannel) checks a certificate's revocation synchronously, in the one thread all of a process's transfers
+# share: one revocation server out of reach would hold up every address's request until its time limit.
 BATCH_CURL = (7, 75)
 _ANSWER = "tlsrc-answer"  # how each transfer's line of answer begins
 
@@ -186,9 +193,13 @@ class CurlJob:
 
 
 def can_batch(curl: str) -> bool:
-    """Whether this curl checks many addresses in one process."""
-    version = curl_version(curl)
-    return version is not None and version >= BATCH_CURL
+    """Whether this curl checks many addresses in one process: new enough, its names looked up without blocking
+    the other transfers ("AsynchDNS"), and not built on SChannel."""
+    said = _version_text(curl)[0]
+    version = _version_in(said)
+    return (
+        version is not None and version >= BATCH_CURL and "asynchdns" in said.lower() and "schannel" not in said.lower()
+    )
 
 
 class CurlBatch:
@@ -206,7 +217,6 @@ class CurlBatch:
         jobs: Sequence[CurlJob],
         proxy: ProxySettings | None,
         client_cert: PresentedCopy | None,
-        parallel: int,
         answered: Callable[[int], None] | None = None,
     ) -> None:
         self.answers: list[Future[CurlResult]] = [Future() for _ in jobs]
@@ -217,7 +227,7 @@ class CurlBatch:
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         try:
-            config = self._config(jobs, proxy, client_cert, parallel)
+            config = self._config(jobs, proxy, client_cert)
             self._process = subprocess.Popen(
                 [curl, "--config", "-"],
                 stdin=subprocess.PIPE,
@@ -228,22 +238,20 @@ class CurlBatch:
                 errors="replace",
                 creationflags=WINDOWLESS,
             )
-        except OSError as exc:
-            self._give_up(f"curl could not run: {exc.strerror or exc}")
+        except (OSError, ValueError) as exc:
+            self._give_up(f"curl could not run: {getattr(exc, 'strerror', None) or exc}")
             self._remove_files()
             return
         self._reader = threading.Thread(target=self._read, args=(config,), name="curl", daemon=True)
         self._reader.start()
 
-    def _config(
-        self, jobs: Sequence[CurlJob], proxy: ProxySettings | None, client_cert: PresentedCopy | None, parallel: int
-    ) -> str:
+    def _config(self, jobs: Sequence[CurlJob], proxy: ProxySettings | None, client_cert: PresentedCopy | None) -> str:
         lines = [
             "silent",
             "no-progress-meter",
             "parallel",
             "parallel-immediate",
-            f"parallel-max = {max(1, min(parallel, 300))}",
+            f"parallel-max = {max(1, min(len(jobs), 300))}",  # all at once: each holds a connection slot already
         ]
         private = _private_options(proxy, client_cert)
         capath = _system_capath()
@@ -259,6 +267,10 @@ class CurlBatch:
                 f'url = "{_quote(job.url)}"',
                 f'output = "{_quote(page)}"',
                 "no-buffer",  # the page is in its file when the answer's line is written
+                "globoff",  # the address as it is: [] and {} are not curl's patterns
+                "fresh-connect",  # each address its own connection and full handshake, as a curl of its own
+                "forbid-reuse",
+                "no-sessionid",
                 f'write-out = "%{{stderr}}{_ANSWER} {index} %{{exitcode}} %{{http_code}} %{{errormsg}}\\n"',
                 "tlsv1.2",
                 'tls-max = "1.2"',
