@@ -106,10 +106,9 @@ def open_client_connections(port: int) -> int:
 def server_context(issued: object, **settings: object) -> ssl.SSLContext:
     """A server context for a trustme LeafCert, with optional ``minimum_version``/``maximum_version``/
     ``ciphers``/``client_ca``."""
-    import warnings
+    from app.core.silence import silenced
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with silenced(DeprecationWarning):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         if "minimum_version" in settings:
             ctx.minimum_version = settings["minimum_version"]  # type: ignore[assignment]

@@ -264,3 +264,101 @@ def test_tls_inspection_is_recognised(server_factory, monkeypatch, tmp_path):
     assert Code.TLS_INSPECTION_SUSPECTED in codes and Code.CERT_UNTRUSTED not in codes
     stores = {t.store: t.verdict.value for t in inspected.trust}
     assert stores == {"mozilla": "not_trusted", "system": "trusted"}
+
+
+def test_a_runs_contexts_are_made_once_each_while_others_are_made():
+    """Sixteen checks ask at once: each kind of context is made once and shared, and asking for one does not wait
+    for another kind (each is made under a lock of its own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.core.tls_contexts import ContextFactory
+
+    factory = ContextFactory()
+    kinds = [
+        lambda: factory.verified(TlsVersion.TLS1_2),
+        lambda: factory.verified(TlsVersion.TLS1_3),
+        factory.system,
+        lambda: factory.clock_reading(TlsVersion.TLS1_2),
+    ]
+    with ThreadPoolExecutor(16) as pool:
+        made = list(pool.map(lambda i: kinds[i % len(kinds)](), range(64)))
+    for i, kind in enumerate(kinds):
+        assert {id(ctx) for ctx in made[i :: len(kinds)]} == {id(kind())}, i
+    assert len({id(ctx) for ctx in made}) == len(kinds)
+    assert made[0].maximum_version is ssl.TLSVersion.TLSv1_2 and made[1].minimum_version is ssl.TLSVersion.TLSv1_3
+    fresh = ContextFactory()
+    being_made = fresh._making.setdefault(("verified", TlsVersion.TLS1_2.value, None), threading.Lock())
+    with being_made, ThreadPoolExecutor(1) as pool:
+        other = pool.submit(fresh.system)
+        assert other.result(timeout=30) is fresh.system()  # it holds up no other kind
+
+
+def test_trust_stores_loaded_ahead_are_handed_out_once_and_only_while_they_still_hold(tmp_path, monkeypatch):
+    """The command line starts loading a check's stores before the engine loads: each context loaded ahead goes
+    to one check only, and a system store loaded before SSL_CERT_FILE changed is not handed out."""
+    import certifi
+
+    from app.core import trust_stores
+    from app.core.trust_stores import Store, fresh, preload
+
+    monkeypatch.setattr(trust_stores, "_ahead", [])
+    preload(mozilla=2, system=0)
+    first, second, third = fresh(Store.MOZILLA), fresh(Store.MOZILLA), fresh(Store.MOZILLA)  # the third loads now
+    assert len({id(first), id(second), id(third)}) == 3 and trust_stores._ahead == []
+    mozilla = ssl.create_default_context(cafile=certifi.where())
+    for ctx in (first, second, third):
+        assert ctx.verify_mode is ssl.CERT_REQUIRED and ctx.check_hostname
+        assert len(ctx.get_ca_certs()) == len(mozilla.get_ca_certs()) > 100
+
+    if not trust_stores.LOADS_SYSTEM_STORE:
+        return  # Windows and macOS: the operating system verifies, nothing is loaded here
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    preload(mozilla=0, system=1)
+    ca = trustme.CA()
+    bundle = tmp_path / "company.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "none"))
+    system = fresh(Store.SYSTEM)  # the one loaded ahead holds the old store: not this
+    assert [c["subject"] for c in system.get_ca_certs()] == [c["subject"] for c in ca_certs(bundle)]
+    assert trust_stores._ahead == []
+
+
+def ca_certs(bundle):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile=str(bundle))
+    return ctx.get_ca_certs()
+
+
+def test_a_warning_silenced_in_one_thread_stays_silenced_while_others_silence_theirs():
+    """warnings.catch_warnings swaps the process's filters: two threads at once could put back each other's and
+    let a silenced warning out (here, where warnings are errors, as an exception). silenced() takes turns."""
+    import warnings
+
+    from app.core.silence import silenced
+
+    escaped: list[BaseException] = []
+
+    def worker(category: type[Warning]) -> None:
+        for _ in range(3000):
+            try:
+                with silenced(category):
+                    warnings.warn("silenced here", category, stacklevel=1)
+            except Warning as exc:
+                escaped.append(exc)
+                return
+
+    import sys
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads take turns between almost any two steps
+    try:
+        threads = [threading.Thread(target=worker, args=(c,)) for c in (DeprecationWarning, UserWarning) * 2]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert not escaped

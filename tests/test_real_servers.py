@@ -155,7 +155,7 @@ def test_real_server_verdict(real_lab, stack, site, client):
             (must - {Code.CLIENT_CERT_REJECTED}) | {Code.CLIENT_CERT_WRONG_ISSUER},
             must_not | {Code.CLIENT_CERT_REJECTED},
         )
-    shown = "\n".join(f"{f.code.value}: {f.details[:300]}" for f in report.findings)
+    shown = "\n".join(f"{f.code.value}: {f.details[:3000]}" for f in report.findings)
     assert must <= codes, f"missing {sorted(must - codes)}:\n{shown}"
     assert not (must_not & codes), f"should not say {sorted(must_not & codes)}:\n{shown}"
     assert (report.verdict is Verdict.READY) is ready, shown

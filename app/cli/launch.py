@@ -1,6 +1,7 @@
 """The ``tls-readiness`` command's first and last steps: for a check with Java on, the Java probe's JVM is started
-before the engine is loaded, so that its start-up (about 0.3 s) and Python's happen at the same time; and the
-process ends at once when the command is done, without the interpreter's teardown."""
+before the engine is loaded, so that its start-up (about 0.3 s) and Python's happen at the same time, and so do
+the loading of the check's trust stores (tens of milliseconds each); and the process ends at once when the
+command is done, without the interpreter's teardown."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``argv``: the console command, ``python -m app``, the frozen program), the process ends there."""
     from app.core.computer.java_start import start_early
 
-    start_early(sys.argv[1:] if argv is None else list(argv))
+    args = sys.argv[1:] if argv is None else list(argv)
+    start_early(args)
+    if args and args[0] == "check" and not {"-h", "--help"} & set(args):
+        from app.core.trust_stores import preload
+
+        preload()  # the check's trust stores load while the engine does
     from app.cli.main import main as command_line
 
     status = command_line(argv)

@@ -3,11 +3,12 @@ CertificateRequest (cryptography parses certificates, not bare names); and toler
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from cryptography.utils import CryptographyDeprecationWarning
+
+from app.core.silence import silenced
 
 _NAMES = {
     "2.5.4.3": "CN",
@@ -109,6 +110,5 @@ def tolerant_x509() -> Iterator[None]:
     """Parse certificates that break RFC 5280 in small ways (a serial number that is not positive, say) without
     a warning: servers and files in the wild carry them, and whether they are acceptable is for verification to
     say. (cryptography warns about them now; when it refuses them, its ValueError is handled as damage.)"""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    with silenced(CryptographyDeprecationWarning):
         yield

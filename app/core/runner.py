@@ -161,6 +161,7 @@ class Run:
                 # handshakes go without it, and its verdict comes from Windows' answer.
                 own = client_cert if client_cert is not None and not client_cert.in_store else None
                 contexts = ContextFactory(self.settings.extra_trust, own)
+                contexts.prepare(self.targets)  # the stores load while names are looked up
                 with self._presented_copy(client_cert) as presented:
                     try:
                         with ThreadPoolExecutor(1, thread_name_prefix="computer") as side:

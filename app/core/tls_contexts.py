@@ -3,14 +3,15 @@ sockets with, and loading Mozilla's roots costs milliseconds each time)."""
 
 from __future__ import annotations
 
-import os
+import contextlib
+import functools
 import ssl
-import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import certifi
 import truststore
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -24,6 +25,10 @@ from app.core.checks.handshake import TlsVersion, pin
 from app.core.checks.transcript import RECORDER
 from app.core.der import looks_like_pkcs12, tolerant_x509
 from app.core.errors import TrustFileError
+from app.core.trust_stores import LOADS_SYSTEM_STORE, Store, fresh
+
+if TYPE_CHECKING:
+    from app.core.model import Target
 
 
 @dataclass(frozen=True)
@@ -147,35 +152,6 @@ def anchors_pem(extra: tuple[TrustAnchors, ...], target_anchors: TrustAnchors | 
     return "".join(a.pem for a in (*extra, *((target_anchors,) if target_anchors else ())))
 
 
-# Where Linux and BSD systems keep their trusted certificates when OpenSSL's own default does not exist
-# (the same list truststore uses).
-SYSTEM_CA_FILES = (
-    "/etc/ssl/cert.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/pki/tls/cert.pem",
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/ssl/ca-bundle.pem",
-)
-
-
-def load_system_store(context: ssl.SSLContext) -> None:
-    """Trust what this (OpenSSL-based) system trusts: OpenSSL's default locations, honouring SSL_CERT_FILE and
-    SSL_CERT_DIR, or else the first of the usual bundle files."""
-    defaults = ssl.get_default_verify_paths()
-    has_dir = (
-        bool(defaults.capath)
-        and os.path.isdir(defaults.capath or "")
-        and any(len(n) == 10 and n[8] == "." for n in os.listdir(defaults.capath or "."))
-    )
-    if defaults.cafile or has_dir:
-        context.set_default_verify_paths()
-        return
-    for candidate in SYSTEM_CA_FILES:
-        if os.path.isfile(candidate):
-            context.load_verify_locations(cafile=candidate)
-            return
-
-
 # What this program offers in TLS 1.2: what the programs our users run offer (the union of Windows' SChannel and
 # Java's TLS 1.2 defaults), strongest first, so that a server that only has an older choice (RSA key exchange,
 # CBC) is reached as they reach it. The choice the server makes is reported; a weak one is a warning.
@@ -200,7 +176,8 @@ class ContextFactory:
         self.extra = extra
         self.client_cert = client_cert
         self._cache: dict[tuple[str, str, TrustAnchors | None], ssl.SSLContext] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts; each context is made under a lock of its own, so
+        self._making: dict[tuple[str, str, TrustAnchors | None], threading.Lock] = {}  # others are made meanwhile
 
     def verified(self, version: TlsVersion, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
         """A context pinned to ``version`` that verifies against Mozilla's roots and the extra anchors."""
@@ -213,44 +190,72 @@ class ContextFactory:
         return self._verified("clock", version, target_anchors)
 
     def _verified(self, kind: str, version: TlsVersion, target_anchors: TrustAnchors | None) -> ssl.SSLContext:
-        key = (kind, version.value, target_anchors)
-        with self._lock:
-            if key not in self._cache:
-                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                if kind == "clock":
-                    ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
-                ctx.load_verify_locations(cafile=certifi.where())
-                for anchors in self._anchor_sets(target_anchors):
-                    ctx.load_verify_locations(cadata=anchors.pem)
-                pin(ctx, version)
-                if version is TlsVersion.TLS1_2:
-                    ctx.set_ciphers(TLS12_CLIENT_CIPHERS)
-                if self.client_cert is not None:
-                    self.client_cert.load_into(ctx)
-                RECORDER.install(ctx)
-                self._cache[key] = ctx
-            return self._cache[key]
+        def make() -> ssl.SSLContext:
+            ctx = fresh(Store.MOZILLA)
+            if kind == "clock":
+                ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
+            for anchors in self._anchor_sets(target_anchors):
+                ctx.load_verify_locations(cadata=anchors.pem)
+            pin(ctx, version)
+            if version is TlsVersion.TLS1_2:
+                ctx.set_ciphers(TLS12_CLIENT_CIPHERS)
+            if self.client_cert is not None:
+                self.client_cert.load_into(ctx)
+            return ctx
+
+        return self._cached((kind, version.value, target_anchors), make)
 
     def system(self, company: TrustAnchors | None = None) -> ssl.SSLContext:
         """A context that verifies with this computer's own trust store (Windows, macOS or Linux's), and
         ``company``'s certificates as if they were in it (the practice lab's company authority)."""
-        key = ("system", "", company)
+
+        def make() -> ssl.SSLContext:
+            # On Windows and macOS, the operating system's own verifier. Elsewhere the system's store is OpenSSL's
+            # default locations: truststore reloads them on every connection under one lock (18 ms each, one
+            # address after another); loading them once per run keeps the checks of many addresses in parallel.
+            ctx = fresh(Store.SYSTEM) if LOADS_SYSTEM_STORE else truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            if company is not None:
+                ctx.load_verify_locations(cadata=company.pem)
+            return ctx
+
+        return self._cached(("system", "", company), make)
+
+    def prepare(self, targets: Iterable[Target]) -> None:
+        """Start making, in the background, the contexts the handshakes to ``targets`` will ask for, so that
+        loading the stores (tens of milliseconds each) happens while names are looked up and connections open.
+        A context that cannot be made here is made (and its fault met) where it is asked for."""
+        wanted: dict[tuple[object, ...], Callable[[], ssl.SSLContext]] = {}
+        for target in targets:
+            for version in (TlsVersion.TLS1_2, TlsVersion.TLS1_3):
+                wanted[("verified", version, target.anchors)] = functools.partial(
+                    self.verified, version, target.anchors
+                )
+            wanted[("system", target.system_anchors)] = functools.partial(self.system, target.system_anchors)
+
+        def make(ask: Callable[[], ssl.SSLContext]) -> None:
+            with contextlib.suppress(Exception):
+                ask()
+
+        for ask in wanted.values():
+            threading.Thread(target=make, args=(ask,), name="tls context", daemon=True).start()
+
+    def _cached(self, key: tuple[str, str, TrustAnchors | None], make: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        """The context for ``key``, made once (loading a store takes tens of milliseconds); while one is made,
+        the others can be."""
         with self._lock:
-            if key not in self._cache:
-                if sys.platform in ("win32", "darwin"):
-                    ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # the operating system's own verifier
-                else:
-                    # Elsewhere the system's store is OpenSSL's default locations. truststore reloads them on
-                    # every connection under one lock (18 ms each, one address after another); loading them once
-                    # per run keeps the checks of many addresses in parallel.
-                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    load_system_store(ctx)
-                ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-                if company is not None:
-                    ctx.load_verify_locations(cadata=company.pem)
-                RECORDER.install(ctx)
+            if key in self._cache:
+                return self._cache[key]
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            ctx = make()
+            RECORDER.install(ctx)
+            with self._lock:
                 self._cache[key] = ctx
-            return self._cache[key]
+            return ctx
 
     def is_extra_anchor(self, der: bytes, target_anchors: TrustAnchors | None = None) -> str:
         """The label of the extra anchor set holding ``der``, or empty when it is none of them."""

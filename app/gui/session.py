@@ -10,6 +10,9 @@ Events arrive from the worker in bursts (many checks ending together). They are 
 most :data:`FRAME_BUDGET` of each :data:`FRAME_MS` frame, so the window keeps painting; a check's per-step
 events are dropped once its address's final report is queued (that report shows every step). ``finished``
 follows the last event handed out.
+
+A second after the window opens, and after each check, the next check's trust stores start loading in the
+background (:func:`app.core.trust_stores.preload`), so that a check does not begin by loading them.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from app.core.endpoint import CheckFinished, CheckStarted, TargetFinished
 from app.core.findings import ENDPOINT_CHECKS, Check
 from app.core.model import RunReport
 from app.core.runner import RunFinished, RunStarted
+from app.core.trust_stores import preload
 from app.gui.worker import BundleSignals, BundleTask, CheckRequest, CheckTask, TaskSignals
 
 FRAME_MS = 16  # events are handed out a frame at a time...
 FRAME_BUDGET = 0.008  # ...spending at most 8 ms of each frame on them (the receivers' work included)
+PRELOAD_AFTER_MS = 1000  # the trust stores of the next check load this long after the window or a check is done
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class CheckSession(QObject):
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._hand_out)
+        QTimer.singleShot(PRELOAD_AFTER_MS, preload)  # the first check's trust stores, once the window is up
 
     @property
     def busy(self) -> bool:
@@ -176,6 +182,7 @@ class CheckSession(QObject):
         self._finished_task, self.task, self.owner = self.task, None, None
         self.busy_changed.emit(False)  # first: a receiver of finished may start the next check
         self.finished.emit(owner)
+        QTimer.singleShot(PRELOAD_AFTER_MS, preload)  # the next check's, once this one is shown
 
     # ---------------------------------------------------------------- bundles
 

@@ -16,7 +16,6 @@ import socket
 import ssl
 import struct
 import threading
-import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.core.keyload import load_cert_and_key
 from app.core.scenarios import BY_NUMBER, SCENARIOS, Behaviour, Scenario
+from app.core.silence import silenced
 from app.core.tls_contexts import TrustAnchors
 from app.lab.pki import Issued, LabPki, self_signed
 
@@ -42,8 +42,7 @@ def _context(
     ciphers: str | None = None,
     client_ca: str | None = None,
 ) -> ssl.SSLContext:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with silenced(DeprecationWarning):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = low
         ctx.maximum_version = high

@@ -11,7 +11,6 @@ import dataclasses
 import socket
 import ssl
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,6 +20,7 @@ from app.core.checks.certificate import peer_chain, verified_chain
 from app.core.checks.dns import ResolvedAddress
 from app.core.checks.transcript import RECORDER, Transcript
 from app.core.net import Budget, Opener, StepTimeout, close_quietly, connect, ssl_step
+from app.core.silence import silenced
 from app.core.tls_errors import (
     HandshakeOutcome,
     VerifyError,
@@ -110,8 +110,7 @@ class HandshakeResult:
 
 def pin(context: ssl.SSLContext, version: TlsVersion) -> None:
     """Allow exactly one protocol version (silencing the deprecation warning for 1.0 and 1.1 locally)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with silenced(DeprecationWarning):
         context.minimum_version = version.ssl_version
         context.maximum_version = version.ssl_version
 
@@ -122,8 +121,7 @@ def version_probe_context(version: TlsVersion) -> ssl.SSLContext:
     It verifies nothing: it only asks which versions the server accepts, and never carries a verdict on the
     certificate or a client certificate.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with silenced(DeprecationWarning):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
