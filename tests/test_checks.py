@@ -303,7 +303,12 @@ def test_trust_stores_loaded_ahead_are_handed_out_once_and_only_while_they_still
 
     monkeypatch.setattr(trust_stores, "_ahead", [])
     preload(mozilla=2, system=0)
+    ahead = list(trust_stores._ahead)
+    assert len(ahead) == 2
+    for entry in ahead:
+        assert entry.done.wait(30)
     first, second, third = fresh(Store.MOZILLA), fresh(Store.MOZILLA), fresh(Store.MOZILLA)  # the third loads now
+    assert (first, second) == (ahead[0].context, ahead[1].context)  # those loaded ahead, once each
     assert len({id(first), id(second), id(third)}) == 3 and trust_stores._ahead == []
     mozilla = ssl.create_default_context(cafile=certifi.where())
     for ctx in (first, second, third):
@@ -314,15 +319,30 @@ def test_trust_stores_loaded_ahead_are_handed_out_once_and_only_while_they_still
         return  # Windows and macOS: the operating system verifies, nothing is loaded here
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    preload(mozilla=0, system=1)
     ca = trustme.CA()
     bundle = tmp_path / "company.pem"
     ca.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "none"))
-    system = fresh(Store.SYSTEM)  # the one loaded ahead holds the old store: not this
+    preload(mozilla=0, system=1)
+    assert trust_stores._ahead[0].done.wait(30)
+    assert fresh(Store.SYSTEM) is not None and trust_stores._ahead == []  # loaded ahead, and handed out
+
+    preload(mozilla=0, system=1)
+    [entry] = trust_stores._ahead
+    assert entry.done.wait(30)  # loaded under this bundle, with the company's authority alone...
+    other = trustme.CA()
+    bundle.write_bytes(ca.cert_pem.bytes() + other.cert_pem.bytes())  # ...which has since gained another
+    system = fresh(Store.SYSTEM)
+    assert system is not entry.context and trust_stores._ahead == []
     assert [c["subject"] for c in system.get_ca_certs()] == [c["subject"] for c in ca_certs(bundle)]
-    assert trust_stores._ahead == []
+    assert len(system.get_ca_certs()) == 2
+
+    preload(mozilla=0, system=1)
+    [entry] = trust_stores._ahead
+    assert entry.done.wait(30)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "elsewhere.pem"))  # another setting: not this one either
+    assert fresh(Store.SYSTEM) is not entry.context
 
 
 def ca_certs(bundle):

@@ -138,3 +138,17 @@ def test_the_engine_loads_neither_qt_nor_the_practice_lab():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_no_context_made_ahead_outlives_its_run():
+    """The run starts making its contexts as it starts; when no address gets as far as a handshake (here the
+    name does not exist), the run still waits for them, so that none is left working (or writing a key file)."""
+    from app.core.tls_contexts import ContextFactory
+
+    report = run_checks([target("https://no-such-name.invalid/")], CheckSettings(timeout=2))
+    assert report.targets[0].findings[0].code is Code.DNS_NOT_FOUND
+    assert not [t for t in threading.enumerate() if t.name == "tls context"]
+    threads = ContextFactory().prepare([target("https://no-such-name.invalid/")])
+    assert {t.name for t in threads} == {"tls context"} and len(threads) == 3  # TLS 1.2, TLS 1.3, the system's
+    for thread in threads:
+        thread.join(30)

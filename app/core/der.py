@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
 from app.core.silence import silenced
@@ -112,3 +113,9 @@ def tolerant_x509() -> Iterator[None]:
     say. (cryptography warns about them now; when it refuses them, its ValueError is handled as damage.)"""
     with silenced(CryptographyDeprecationWarning):
         yield
+
+
+def serial_of(cert: x509.Certificate) -> int:
+    """A certificate's serial number (reading one that is not positive warns, as parsing it did)."""
+    with tolerant_x509():
+        return cert.serial_number

@@ -35,6 +35,7 @@ from app.core.net import CancelFlag, ServerSlots
 from app.core.reference import new_reference
 from app.core.tls_contexts import ContextFactory
 
+PREPARE_WAIT = 30.0  # seconds a context being made ahead is waited for at the end (a store takes tens of ms)
 PROBES_PER_ENDPOINT = 9  # six handshakes, the request through the system's curl, Java's, the revocation questions
 
 
@@ -161,7 +162,7 @@ class Run:
                 # handshakes go without it, and its verdict comes from Windows' answer.
                 own = client_cert if client_cert is not None and not client_cert.in_store else None
                 contexts = ContextFactory(self.settings.extra_trust, own)
-                contexts.prepare(self.targets)  # the stores load while names are looked up
+                preparing = contexts.prepare(self.targets)  # the stores load while names are looked up
                 with self._presented_copy(client_cert) as presented:
                     try:
                         with ThreadPoolExecutor(1, thread_name_prefix="computer") as side:
@@ -171,6 +172,8 @@ class Run:
                     finally:
                         if self._java is not None:
                             self._java.stop(save=not self._cancel.is_set())
+                        for thread in preparing:  # every one done before the run is (none outlives it)
+                            thread.join(PREPARE_WAIT)
                 reports, computer_found = self._clock(reports, computer_found)
                 run_findings += client_chain_findings(client_cert, reports)
                 for t in reports:

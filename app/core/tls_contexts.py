@@ -221,10 +221,11 @@ class ContextFactory:
 
         return self._cached(("system", "", company), make)
 
-    def prepare(self, targets: Iterable[Target]) -> None:
+    def prepare(self, targets: Iterable[Target]) -> list[threading.Thread]:
         """Start making, in the background, the contexts the handshakes to ``targets`` will ask for, so that
         loading the stores (tens of milliseconds each) happens while names are looked up and connections open.
-        A context that cannot be made here is made (and its fault met) where it is asked for."""
+        A context that cannot be made here is made (and its fault met) where it is asked for. Returns the
+        threads, for the run to wait for before it ends (one may be writing the certificate's key file)."""
         wanted: dict[tuple[object, ...], Callable[[], ssl.SSLContext]] = {}
         for target in targets:
             for version in (TlsVersion.TLS1_2, TlsVersion.TLS1_3):
@@ -237,8 +238,12 @@ class ContextFactory:
             with contextlib.suppress(Exception):
                 ask()
 
-        for ask in wanted.values():
-            threading.Thread(target=make, args=(ask,), name="tls context", daemon=True).start()
+        threads = [
+            threading.Thread(target=make, args=(ask,), name="tls context", daemon=True) for ask in wanted.values()
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
 
     def _cached(self, key: tuple[str, str, TrustAnchors | None], make: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         """The context for ``key``, made once (loading a store takes tens of milliseconds); while one is made,

@@ -59,11 +59,25 @@ def load_system_store(context: ssl.SSLContext) -> None:
             return
 
 
-def _where(store: Store) -> tuple[str, ...]:
-    """What decides a store's contents: a context loaded under other settings is not handed out."""
+def _where(store: Store) -> tuple[object, ...]:
+    """What decides a store's contents: the settings and the files (their size and time). A context loaded
+    under others (a company's authority installed since, SSL_CERT_FILE changed) is not handed out."""
     if store is Store.MOZILLA:
-        return (certifi.where(),)
-    return (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+        files: tuple[str | None, ...] = (certifi.where(),)
+        settings: tuple[str, ...] = ()
+    else:
+        defaults = ssl.get_default_verify_paths()
+        files = (defaults.cafile, defaults.capath, *SYSTEM_CA_FILES)
+        settings = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    return (*settings, *(_stamp(name) for name in files))
+
+
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    try:
+        facts = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (facts.st_size, facts.st_mtime_ns) if facts else None
 
 
 def _load(store: Store) -> ssl.SSLContext:
@@ -80,14 +94,17 @@ class _Loading:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.where = _where(store)
+        self.where: tuple[object, ...] | None = None  # what it was loaded under, once loaded (None: unknown)
         self.done = threading.Event()
         self.context: ssl.SSLContext | None = None
         threading.Thread(target=self._run, name="trust store", daemon=True).start()
 
     def _run(self) -> None:
         try:
+            before = _where(self.store)
             self.context = _load(self.store)
+            if _where(self.store) == before:  # nothing changed while it loaded
+                self.where = before
         except (OSError, ssl.SSLError):
             self.context = None  # the one who asks loads it again and meets the fault there
         finally:
@@ -119,6 +136,6 @@ def fresh(store: Store) -> ssl.SSLContext:
                 break
             _ahead.remove(entry)
         entry.done.wait()
-        if entry.context is not None and entry.where == _where(store):
+        if entry.context is not None and entry.where is not None and entry.where == _where(store):
             return entry.context
     return _load(store)

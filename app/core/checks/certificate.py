@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from app.core.der import tolerant_x509
+from app.core.der import serial_of, tolerant_x509
 
 EXPIRING_SOON_DAYS = 30
 MIN_RSA_BITS = 2048
@@ -120,7 +120,7 @@ def describe(der: bytes) -> CertificateInfo:
         key_bits=bits,
         signature_algorithm=sig_name,
         signature_hash=hash_alg.name.lower() if hash_alg is not None else "",
-        serial=format(cert.serial_number, "x"),
+        serial=format(serial_of(cert), "x"),
         sha256=hashlib.sha256(der).hexdigest(),
         is_ca=is_ca,
         self_issued=cert.subject == cert.issuer,

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
-from app.core.der import tolerant_x509
+from app.core.der import serial_of, tolerant_x509
 from app.core.fetch import Fetched, fetch
 from app.core.net import Budget, CancelFlag, ServerSlots, wait_for
 from app.core.proxy import ProxySettings
@@ -277,8 +277,9 @@ def read_ocsp(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, now:
         singles = [s for s in response.responses if isinstance(s.hash_algorithm, hashes.SHA1)]
     except (UnsupportedAlgorithm, ValueError):  # an id hashed in a way this program does not know
         singles = []
+    serial = serial_of(cert)
     for single in singles:
-        if single.serial_number != cert.serial_number:
+        if single.serial_number != serial:
             continue
         if single.issuer_name_hash != wanted_name_hash or single.issuer_key_hash != _key_hash(issuer):
             continue
@@ -327,7 +328,7 @@ def read_crl(
         return _Answer(unreachable, f"the list is out of date (valid until {crl.next_update_utc:%Y-%m-%d %H:%M})")
     if crl.next_update_utc is None and crl.last_update_utc < now - MAX_AGE_WITHOUT_NEXT_UPDATE:
         return _Answer(unreachable, f"the list is old ({crl.last_update_utc:%Y-%m-%d}) and says no end")
-    entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+    entry = crl.get_revoked_certificate_by_serial_number(serial_of(cert))
     if entry is None:
         return _Answer(RevocationStatus.GOOD, f"good (not among {len(crl)} withdrawn certificates)")
     reason = ""
