@@ -178,3 +178,14 @@ def test_the_command_line_takes_a_key_store_and_its_alias(stores, lab, tmp_path)
     code, out, err = _run("check", "--url", url, "--ca-file", str(stores["trust"]), "--json")
     [target] = json.loads(out)["targets"]  # the lab's authority, trusted from cacerts.jks
     assert "CERT_OK" in {f["code"] for f in target["findings"]}, out + err
+
+
+def test_a_trust_file_that_starts_as_a_java_store_and_is_cut_short_is_named_as_the_file_given(tmp_path):
+    """Found by the fuzz test under Wine: four bytes of a Java key store's magic number. Every refusal of a
+    trusted-certificate file begins the same way, naming the file as the user gave it."""
+    path = tmp_path / "company-ca.pem"
+    path.write_bytes(b"\xfe\xed\xfe\xed")
+    with pytest.raises(TrustFileError) as refused:
+        load_trust_file(path)
+    assert str(refused.value).startswith(f"The trusted-certificate file {path} is a Java trust store")
+    assert "cut short" in str(refused.value)

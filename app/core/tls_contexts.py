@@ -70,11 +70,13 @@ def load_trust_file(path: str | Path) -> TrustAnchors:
         try:
             store = jks.read_jks(data)
         except jks.JksError as exc:
-            raise TrustFileError(f"The Java trust store {name} cannot be read: {exc}.") from None
+            raise TrustFileError(
+                f"The trusted-certificate file {name} is a Java trust store that cannot be read: {exc}."
+            ) from None
         if not store.trusted:
             raise TrustFileError(
-                f"The Java key store {name} holds no trusted certificate (a key store with your own certificate goes"
-                " in --client-cert)."
+                f"The trusted-certificate file {name} is a Java key store that holds no trusted certificate (a key"
+                " store with your own certificate goes in --client-cert)."
             )
         return _from_ders(name, label, store.trusted)
     if (data[:1] == b"\x30" and _PKCS7_SIGNED_DATA in data[:32]) or b"-----BEGIN PKCS7-----" in data:
