@@ -65,23 +65,13 @@ def test_off_by_default_and_through_a_proxy(lab):
 def test_curl_presents_the_users_certificate_whose_password_never_reaches_a_command_line(lab, tmp_path, monkeypatch):
     """The real curl, behind a wrapper that writes down its command line: the one-time password of the
     certificate's copy travels on standard input, and the copy is gone after the run."""
-    import os
-    import sys
     import tempfile
 
     from app.core.checks.client_cert import ClientCertificate, load_client_certificate
 
-    real_curl = shutil.which("curl")
-    wrapper = tmp_path / "bin" / "curl"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        f"#!{sys.executable}\n"
-        "import os, sys\n"
-        f"open({str(tmp_path / 'argv.txt')!r}, 'a').write(' '.join(sys.argv) + '\\n')\n"
-        f"os.execv({real_curl!r}, [{real_curl!r}, *sys.argv[1:]])\n"
+    curl_behind_wrapper(
+        tmp_path, monkeypatch, f"open({str(tmp_path / 'argv.txt')!r}, 'a').write(' '.join(sys.argv) + '\\n')"
     )
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
     copies = tmp_path / "temp"
     copies.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(copies))
@@ -108,8 +98,9 @@ def test_curl_presents_the_users_certificate_whose_password_never_reaches_a_comm
     assert not list(copies.glob("tlsrc-cert-*")), "the copy of the certificate was left behind"
 
 
-def _counting_curl(tmp_path, monkeypatch, version_line: str = ""):
-    """The real curl behind a wrapper that writes down each start (and can claim another version for -V)."""
+def curl_behind_wrapper(tmp_path, monkeypatch, first: str) -> None:
+    """Put a program called curl first on the PATH: it runs the Python lines ``first`` (os, sys and time are
+    imported), then the real curl with its arguments. Its version is asked afresh at each check."""
     import os
     import sys
 
@@ -118,19 +109,25 @@ def _counting_curl(tmp_path, monkeypatch, version_line: str = ""):
     real_curl = shutil.which("curl")
     wrapper = tmp_path / "bin" / "curl"
     wrapper.parent.mkdir(exist_ok=True)
-    starts = tmp_path / "starts.txt"
     wrapper.write_text(
-        f"#!{sys.executable}\n"
-        "import os, sys\n"
-        f"open({str(starts)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
-        f"if sys.argv[1:] == ['-V'] and {version_line!r}:\n"
-        f"    print({version_line!r}); sys.exit(0)\n"
-        f"os.execv({real_curl!r}, [{real_curl!r}, *sys.argv[1:]])\n"
+        f"#!{sys.executable}\nimport os, sys, time\n{first}\nos.execv({real_curl!r}, [{real_curl!r}, *sys.argv[1:]])\n"
     )
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
-    os_stack._version_text.cache_clear()  # this "curl" is asked its version afresh
+    os_stack._version_text.cache_clear()
     monkeypatch.setattr(os_stack, "_version_text", os_stack._version_text.__wrapped__)
+
+
+def _counting_curl(tmp_path, monkeypatch, version_line: str = ""):
+    """The real curl behind a wrapper that writes down each start (and can claim another version for -V)."""
+    starts = tmp_path / "starts.txt"
+    curl_behind_wrapper(
+        tmp_path,
+        monkeypatch,
+        f"open({str(starts)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        f"if sys.argv[1:] == ['-V'] and {version_line!r}:\n"
+        f"    print({version_line!r}); sys.exit(0)",
+    )
     return starts
 
 
@@ -208,8 +205,6 @@ def test_the_batch_keeps_to_each_servers_connection_slots(lab, tmp_path, monkeyp
 def test_cancel_ends_the_runs_curl_at_once(lab, tmp_path, monkeypatch):
     """An address whose own checks are done waits for the run's curl, which here takes 30 s to start: Cancel
     ends curl and the run at once, instead of when curl's time is up."""
-    import os
-    import sys
     import tempfile
     import threading
     import time
@@ -217,18 +212,7 @@ def test_cancel_ends_the_runs_curl_at_once(lab, tmp_path, monkeypatch):
     from app.core.endpoint import CheckFinished
     from app.core.runner import Run
 
-    real_curl = shutil.which("curl")
-    wrapper = tmp_path / "bin" / "curl"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        f"#!{sys.executable}\n"
-        "import os, sys, time\n"
-        "if sys.argv[1:] == ['--config', '-']:\n"
-        "    time.sleep(30)\n"
-        f"os.execv({real_curl!r}, [{real_curl!r}, *sys.argv[1:]])\n"
-    )
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    curl_behind_wrapper(tmp_path, monkeypatch, "if sys.argv[1:] == ['--config', '-']:\n    time.sleep(30)")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its files go: to see that none is left
     run = Run([target(lab.url("ready"), anchors=lab.anchors)], CheckSettings(computer=WITH_CURL, timeout=30))
     waiting = threading.Event()

@@ -258,17 +258,18 @@ class ServerSlots:
 
     def acquire(self, key: tuple[str, int], cancel: threading.Event | CancelFlag) -> None:
         """Wait (cancellably) for a free connection slot to ``key``."""
-        with self._lock:
-            sem = self._slots.setdefault(key, threading.BoundedSemaphore(self._per_server))
+        sem = self._slots_of(key)
         while not sem.acquire(timeout=0.05):
             if cancel.is_set():
                 raise Cancelled
 
     def try_acquire(self, key: tuple[str, int]) -> bool:
         """Take a free connection slot to ``key`` if there is one now (False: none is free)."""
+        return self._slots_of(key).acquire(blocking=False)
+
+    def _slots_of(self, key: tuple[str, int]) -> threading.BoundedSemaphore:
         with self._lock:
-            sem = self._slots.setdefault(key, threading.BoundedSemaphore(self._per_server))
-        return sem.acquire(blocking=False)
+            return self._slots.setdefault(key, threading.BoundedSemaphore(self._per_server))
 
     def release(self, key: tuple[str, int]) -> None:
         """Give back a slot taken with :meth:`acquire`."""

@@ -80,12 +80,8 @@ def _version_text(curl: str) -> tuple[str, str]:
     return done.stdout, ""
 
 
-def curl_version(curl: str) -> tuple[int, int] | None:
-    """curl's version (major, minor), or None when it does not say."""
-    return _version_in(_version_text(curl)[0])
-
-
 def _version_in(said: str) -> tuple[int, int] | None:
+    """The version (major, minor) in what ``curl -V`` said, or None when it does not say."""
     match = re.match(r"curl (\d+)\.(\d+)", said)
     return (int(match.group(1)), int(match.group(2))) if match else None
 
