@@ -31,7 +31,7 @@ from app.core.addresses import parse_address
 from app.core.model import Target
 from app.core.tls_contexts import TrustAnchors
 from app.lab.pki import Authority, Issued
-from tests.real_servers.stacks import find_program, stop_processes
+from tests.real_servers.stacks import find_program, free_ports, stop_processes
 
 LAB_ENV = "TLS_READINESS_AUTHORITY_LAB"  # set by the Windows lane: the folder of a lab started on the Linux side
 MANIFEST = "manifest.json"
@@ -50,18 +50,6 @@ def _key_pem(key: object) -> bytes:
     return key.private_bytes(  # type: ignore[attr-defined,no-any-return]
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-
-
-def distinct_ports(n: int) -> list[int]:
-    """``n`` free ports, all different (asked for while holding each other: one at a time may repeat)."""
-    held = [socket.socket() for _ in range(n)]
-    try:
-        for sock in held:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in held]
-    finally:
-        for sock in held:
-            sock.close()
 
 
 def _openssl_date(when: dt.datetime) -> str:
@@ -94,7 +82,7 @@ class AuthorityLab:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        ports = iter(distinct_ports(32))
+        ports = iter(free_ports(32))
         self.web_port, self.ocsp_port = next(ports), next(ports)
         self._refusing: socket.socket | None = socket.socket()
         self._refusing.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -21,11 +22,40 @@ from tests.real_servers.sites import LEGACY_CIPHERS, PASSWORD, SITES, ClientAuth
 JSSE_SERVER = Path(__file__).with_name("JsseServer.java")
 
 
+def _below_ephemeral() -> range:
+    """The ports below the range the system hands out to outgoing connections and to ``bind(0)``: a port found
+    free there is not taken a moment later by some other program's connection (which did happen, to nginx, in
+    CI's Windows lane, with ports asked of the system)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(20000, max(low, 20001))
+
+
+_handed_out: set[int] = set()  # by this process: never twice, though a server has stopped since
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` different ports on 127.0.0.1 that are free now, picked at random below the ephemeral range."""
+    candidates = _below_ephemeral()
+    chosen: list[int] = []
+    while len(chosen) < n:
+        port = random.choice(candidates)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        chosen.append(port)
+    return chosen
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return free_ports(1)[0]
 
 
 class StackUnavailable(Exception):
