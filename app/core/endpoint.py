@@ -386,7 +386,7 @@ class EndpointCheck:
             answer = handshake(
                 opener,
                 address.host,
-                lambda: self.contexts.clock_reading(version, anchors),
+                lambda: self.contexts.clock_reading(anchors),
                 version,
                 self.budget(),
                 request_path=address.path,
@@ -621,7 +621,7 @@ class EndpointCheck:
             lambda: handshake(
                 address,
                 host,
-                lambda: self.contexts.verified(TlsVersion.TLS1_2, anchors),
+                lambda: self.contexts.verified(anchors),
                 TlsVersion.TLS1_2,
                 self.budget(),
                 sock=sock,
@@ -635,7 +635,7 @@ class EndpointCheck:
             lambda: handshake(
                 address,
                 host,
-                lambda: self.contexts.verified(TlsVersion.TLS1_3, anchors),
+                lambda: self.contexts.verified(anchors),
                 TlsVersion.TLS1_3,
                 self.budget(),
                 request_path=path,

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from app.core.checks import jks
 from app.core.checks.certificate import der_certificates_in_pem
 from app.core.checks.client_cert import ClientCertificate
-from app.core.checks.handshake import TlsVersion, pin
+from app.core.checks.handshake import pinned_per_connection
 from app.core.checks.transcript import RECORDER
 from app.core.der import looks_like_pkcs12, tolerant_x509
 from app.core.errors import TrustFileError
@@ -181,31 +181,31 @@ class ContextFactory:
         self._lock = threading.Lock()  # guards the two dicts; each context is made under a lock of its own, so
         self._making: dict[tuple[str, str, TrustAnchors | None], threading.Lock] = {}  # others are made meanwhile
 
-    def verified(self, version: TlsVersion, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
-        """A context pinned to ``version`` that verifies against Mozilla's roots and the extra anchors."""
-        return self._verified("verified", version, target_anchors)
+    def verified(self, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
+        """The context that verifies against Mozilla's roots and the extra anchors, for the TLS 1.2 and the TLS 1.3
+        handshakes alike: :func:`~app.core.checks.handshake.handshake` pins each connection to its version."""
+        return self._verified("verified", target_anchors)
 
-    def clock_reading(self, version: TlsVersion, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
+    def clock_reading(self, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
         """The verified context, except that the certificates' dates are not checked: only to read a server's
         clock (its answer's Date header) when this computer's clock makes its certificate look expired or not
         yet valid. What it connects to is never a verdict on the certificate."""
-        return self._verified("clock", version, target_anchors)
+        return self._verified("clock", target_anchors)
 
-    def _verified(self, kind: str, version: TlsVersion, target_anchors: TrustAnchors | None) -> ssl.SSLContext:
+    def _verified(self, kind: str, target_anchors: TrustAnchors | None) -> ssl.SSLContext:
         def make() -> ssl.SSLContext:
             ctx = fresh(Store.MOZILLA)
             if kind == "clock":
                 ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
             for anchors in self._anchor_sets(target_anchors):
                 ctx.load_verify_locations(cadata=anchors.pem)
-            pin(ctx, version)
-            if version is TlsVersion.TLS1_2:
-                ctx.set_ciphers(TLS12_CLIENT_CIPHERS)
+            # The TLS 1.2 choices; a TLS 1.3 connection offers only TLS 1.3's own suites, which these do not name.
+            ctx.set_ciphers(TLS12_CLIENT_CIPHERS)
             if self.client_cert is not None:
                 self.client_cert.load_into(ctx)
-            return ctx
+            return pinned_per_connection(ctx)
 
-        return self._cached((kind, version.value, target_anchors), make)
+        return self._cached((kind, "", target_anchors), make)
 
     def system(self, company: TrustAnchors | None = None) -> ssl.SSLContext:
         """A context that verifies with this computer's own trust store (Windows, macOS or Linux's), and
@@ -230,10 +230,7 @@ class ContextFactory:
         threads, for the run to wait for before it ends (one may be writing the certificate's key file)."""
         wanted: dict[tuple[object, ...], Callable[[], ssl.SSLContext]] = {}
         for target in targets:
-            for version in (TlsVersion.TLS1_2, TlsVersion.TLS1_3):
-                wanted[("verified", version, target.anchors)] = functools.partial(
-                    self.verified, version, target.anchors
-                )
+            wanted[("verified", target.anchors)] = functools.partial(self.verified, target.anchors)
             wanted[("system", target.system_anchors)] = functools.partial(self.system, target.system_anchors)
 
         def make(ask: Callable[[], ssl.SSLContext]) -> None:

@@ -1,7 +1,7 @@
 """The trust stores a check's TLS contexts start from, loaded ahead of need.
 
 Loading Mozilla's roots (certifi) or this computer's store into a context takes tens of milliseconds each time,
-and a check needs three such contexts before its first handshakes. :func:`preload` starts loading them in the
+and a check needs two such contexts before its first handshakes. :func:`preload` starts loading them in the
 background (the command line does so before it loads the engine, the window between checks), and
 :func:`fresh` hands one out, waiting for it if it is still loading, or loads one itself. A context handed out
 is the program's only copy: nothing else holds or changes it. Light on purpose (no cryptography): the command
@@ -115,9 +115,9 @@ _lock = threading.Lock()
 _ahead: list[_Loading] = []
 
 
-def preload(mozilla: int = 2, system: int = 1) -> None:
-    """Start loading contexts for a check to come (a check's TLS 1.2 and 1.3 contexts, and the system's); those
-    already waiting count."""
+def preload(mozilla: int = 1, system: int = 1) -> None:
+    """Start loading contexts for a check to come (the one its TLS 1.2 and 1.3 handshakes share, and the
+    system's); those already waiting count."""
     if not LOADS_SYSTEM_STORE:
         system = 0
     with _lock:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import socket
 import ssl
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,7 +32,15 @@ from app.core.tls_errors import (
     verify_error,
 )
 
-__all__ = ["HandshakeOutcome", "HandshakeResult", "TlsVersion", "handshake", "pin", "version_probe_context"]
+__all__ = [
+    "HandshakeOutcome",
+    "HandshakeResult",
+    "TlsVersion",
+    "handshake",
+    "pin",
+    "pinned_per_connection",
+    "version_probe_context",
+]
 
 
 class TlsVersion(StrEnum):
@@ -115,6 +125,29 @@ def pin(context: ssl.SSLContext, version: TlsVersion) -> None:
         context.maximum_version = version.ssl_version
 
 
+# Contexts that serve several versions: each connection is pinned as it is made (see pinned_per_connection).
+_PINNED_PER_CONNECTION: weakref.WeakKeyDictionary[ssl.SSLContext, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def pinned_per_connection(context: ssl.SSLContext) -> ssl.SSLContext:
+    """Let one context serve handshakes of different versions: :func:`handshake` pins the context to each
+    connection's version just before it makes the connection's TLS state, under a lock of the context's own.
+    OpenSSL copies a context's versions into each connection when it makes it (``SSL_new``), so a connection
+    keeps its version whatever the context is set to later. Loading a trust store into a context takes tens of
+    milliseconds of processor time: the TLS 1.2 and 1.3 handshakes of a check share one store this way."""
+    _PINNED_PER_CONNECTION[context] = threading.Lock()
+    return context
+
+
+def _wrap(ctx: ssl.SSLContext, sock: socket.socket, host: str, version: TlsVersion) -> ssl.SSLSocket:
+    lock = _PINNED_PER_CONNECTION.get(ctx)
+    if lock is None:
+        return ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False, suppress_ragged_eofs=False)
+    with lock:
+        pin(ctx, version)
+        return ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False, suppress_ragged_eofs=False)
+
+
 def version_probe_context(version: TlsVersion) -> ssl.SSLContext:
     """An isolated context that can offer ``version`` (legacy suites allowed, security level 0).
 
@@ -170,7 +203,7 @@ def handshake(
         except OSError as exc:
             return HandshakeResult(version, HandshakeOutcome.CONNECT_FAILED, error=str(exc), elapsed_ms=ms())
     try:
-        sslsock = ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False, suppress_ragged_eofs=False)
+        sslsock = _wrap(ctx, sock, host, version)
     except ValueError as exc:  # e.g. a host name the ssl module will not take
         close_quietly(sock)
         return HandshakeResult(version, HandshakeOutcome.ERROR, error=str(exc), elapsed_ms=ms())
