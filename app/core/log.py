@@ -14,8 +14,9 @@ from pathlib import Path
 
 import platformdirs
 
+from app import APP_NAME
+
 LOGGER_NAME = "tls_readiness"
-APP_NAME = "TLS Readiness Checker"
 LOG_FILE = "tls-readiness.log"
 FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(message)s"
 MAX_BYTES = 1_000_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import string
+import threading
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,9 +41,18 @@ class _Blank(dict[str, str]):
         return "?"
 
 
-@functools.cache
+_reading = threading.Lock()  # one reading of the words at a time: a second caller waits for the first one's
+
+
 def load_words(path: Path | None = None) -> Mapping[str, Mapping[str, Any]]:
-    """All entries of the words file, by code. Raises ``ValueError`` naming the entry when one is broken."""
+    """All entries of the words file, by code, read once (reading it takes some 30 ms: the command line does so
+    while its check waits for the network). Raises ``ValueError`` naming the entry when one is broken."""
+    with _reading:
+        return _read_words(path)
+
+
+@functools.cache
+def _read_words(path: Path | None) -> Mapping[str, Mapping[str, Any]]:
     file = path or required_resource(WORDS_FILE)
     with file.open("rb") as fh:
         data = tomllib.load(fh)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import platformdirs
 
-from app.core.log import APP_NAME
+from app import APP_NAME
 from app.core.processes import WINDOWLESS
 from app.core.resources import resource_path
 
