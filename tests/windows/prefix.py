@@ -44,7 +44,7 @@ PSF_SIGNER = "O=Python Software Foundation/CN=Python Software Foundation"
 # this Linux host): PyInstaller's pefile and pywin32-ctypes, pytest's colorama.
 WINDOWS_ONLY = ("pefile", "pywin32-ctypes", "colorama")
 # The linters and the words' reading-grade test run on Linux; their results do not depend on the platform.
-NOT_UNDER_WINE = ("ruff", "mypy", "pyphen")
+NOT_UNDER_WINE = ("ruff", "mypy", "pyphen", "uvloop")  # uvloop: for the benchmark, which runs on Linux only
 
 STAND_INS = ("icuuc.dll", "bcryptprimitives.dll")  # test-only: must never be in the frozen folder
 
