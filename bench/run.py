@@ -386,10 +386,9 @@ def environment(quick: bool, baseline: str = "") -> Section:
     )
     if default > 2.5 * bound or default - command > 0.25:
         section.method += (
-            "\n\n**Why the default command's targets are not met.** The command's own start (the interpreter, "
-            "loading the engine and writing the report) is the command's time less the engine's: "
-            f"{command - engine:.2f} s; with the engine's {engine:.2f} s that makes {command:.2f} s before Java or "
-            "curl are asked"
+            "\n\n**Why the default command's targets are not met.** Without Java and curl the command takes "
+            f"{command:.2f} s: its own start (the interpreter, loading the engine, writing the report; the "
+            f"command's time less the engine's) {command - engine:.2f} s, and the engine's {engine:.2f} s"
             + (f", already more than 2.5x the bound ({2.5 * bound:.2f} s)" if command > 2.5 * bound else "")
             + f". Java and curl add {default - command:+.2f} s. That is not waiting but work, on a machine that is "
             "busy all the time: the JVM starts before the engine is loaded, runs the probe compiled for Java 8 from "
