@@ -258,9 +258,11 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise InputError("--app needs --env to say in which environment (for example --env production --app ads).")
     if not args.env and not args.url:
         raise InputError("Choose what to check: --env production, --env map-stage, --env practice, or --url ADDRESS.")
+    bundle_target = None
     if args.bundle:
         from app.core.bundle import resolve_bundle_path
-    bundle_target = resolve_bundle_path(args.bundle) if args.bundle else None  # a bad path fails before the run
+
+        bundle_target = resolve_bundle_path(args.bundle)  # a bad path fails before the run
     catalog = load_catalog(args.catalog)
     proxy = parse_proxy(args.proxy) if args.proxy else None
     register_secret(proxy.password if proxy else "")
@@ -290,9 +292,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"Note: {env.note}\n")
         run = Run(targets, settings, environment=env.id if env else "")
         run.start()
-        with contextlib.suppress(Exception):  # a fault here is met, and reported, where the words are used
-            load_words()  # for the report, while the check waits for the network
         try:
+            with contextlib.suppress(Exception):  # a fault here is met, and reported, where the words are used
+                load_words()  # for the report, while the check waits for the network
             while (report := run.wait(0.2)) is None:
                 pass
         except KeyboardInterrupt:
