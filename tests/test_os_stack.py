@@ -230,3 +230,36 @@ def test_cancel_ends_the_runs_curl_at_once(lab, tmp_path, monkeypatch):
     assert time.monotonic() - began < 6  # far less than curl's 30 s (a guard against a hang, not a timing)
     assert batch._process.wait(5) is not None
     assert not list(tmp_path.glob("tlsrc-*"))
+
+
+def test_a_batch_whose_curl_dies_halfway_still_answers_every_address(lab, tmp_path, monkeypatch):
+    """The run's curl gives one answer and is then killed: the address it answered has its finding, the others
+    have none from curl (curl said nothing about them), none is an internal error, nothing waits for curl's
+    time limit, and no file is left behind."""
+    import tempfile
+    import time
+
+    real_curl = shutil.which("curl")
+    curl_behind_wrapper(
+        tmp_path,
+        monkeypatch,
+        "if sys.argv[1:] == ['--config', '-']:\n"
+        "    import subprocess\n"
+        f"    curl = subprocess.Popen([{real_curl!r}, *sys.argv[1:]], stderr=subprocess.PIPE)\n"
+        "    for line in curl.stderr:\n"
+        "        sys.stderr.buffer.write(line)\n"
+        "        sys.stderr.flush()\n"
+        "        if line.startswith(b'tlsrc-answer'):\n"
+        "            curl.kill()\n"
+        "            os._exit(9)\n"
+        "    sys.exit(curl.wait())",
+    )
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its files go: to see that none is left
+    targets = [target(lab.url(name), anchors=lab.anchors) for name in ("ready", "forbidden", "client-cert-page")]
+    began = time.monotonic()
+    report = run_checks(targets, CheckSettings(computer=WITH_CURL, revocation=False, timeout=30))
+    assert time.monotonic() - began < 20  # far less than the 30 s limit (a guard against a hang, not a timing)
+    found = sorted([f.code for f in os_stack(t)] for t in report.targets)
+    assert found == [[], [], [Code.OS_STACK_TLS12_OK]], found
+    assert not [f for t in report.targets for f in t.findings if f.code is Code.INTERNAL_ERROR]
+    assert not list(tmp_path.glob("tlsrc-*"))
