@@ -281,7 +281,7 @@ def test_a_runs_contexts_are_made_once_each_while_others_are_made():
         assert {id(ctx) for ctx in made[i :: len(kinds)]} == {id(kind())}, i
     assert len({id(ctx) for ctx in made}) == len(kinds)
     fresh = ContextFactory()
-    being_made = fresh._making.setdefault(("verified", "", None), threading.Lock())
+    being_made = fresh._making.setdefault(("verified", None), threading.Lock())
     with being_made, ThreadPoolExecutor(1) as pool:
         other = pool.submit(fresh.system)
         assert other.result(timeout=30) is fresh.system()  # it holds up no other kind

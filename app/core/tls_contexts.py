@@ -177,9 +177,9 @@ class ContextFactory:
     def __init__(self, extra: tuple[TrustAnchors, ...] = (), client_cert: ClientCertificate | None = None) -> None:
         self.extra = extra
         self.client_cert = client_cert
-        self._cache: dict[tuple[str, str, TrustAnchors | None], ssl.SSLContext] = {}
+        self._cache: dict[tuple[str, TrustAnchors | None], ssl.SSLContext] = {}
         self._lock = threading.Lock()  # guards the two dicts; each context is made under a lock of its own, so
-        self._making: dict[tuple[str, str, TrustAnchors | None], threading.Lock] = {}  # others are made meanwhile
+        self._making: dict[tuple[str, TrustAnchors | None], threading.Lock] = {}  # others are made meanwhile
 
     def verified(self, target_anchors: TrustAnchors | None = None) -> ssl.SSLContext:
         """The context that verifies against Mozilla's roots and the extra anchors, for the TLS 1.2 and the TLS 1.3
@@ -205,7 +205,7 @@ class ContextFactory:
                 self.client_cert.load_into(ctx)
             return pinned_per_connection(ctx)
 
-        return self._cached((kind, "", target_anchors), make)
+        return self._cached((kind, target_anchors), make)
 
     def system(self, company: TrustAnchors | None = None) -> ssl.SSLContext:
         """A context that verifies with this computer's own trust store (Windows, macOS or Linux's), and
@@ -221,7 +221,7 @@ class ContextFactory:
                 ctx.load_verify_locations(cadata=company.pem)
             return ctx
 
-        return self._cached(("system", "", company), make)
+        return self._cached(("system", company), make)
 
     def prepare(self, targets: Iterable[Target]) -> list[threading.Thread]:
         """Start making, in the background, the contexts the handshakes to ``targets`` will ask for, so that
@@ -244,7 +244,7 @@ class ContextFactory:
             thread.start()
         return threads
 
-    def _cached(self, key: tuple[str, str, TrustAnchors | None], make: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    def _cached(self, key: tuple[str, TrustAnchors | None], make: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         """The context for ``key``, made once (loading a store takes tens of milliseconds); while one is made,
         the others can be."""
         with self._lock:

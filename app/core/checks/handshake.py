@@ -7,6 +7,7 @@ accept TLS 1.0?" in its own isolated context. Each returns a :class:`HandshakeRe
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 import ssl
@@ -141,10 +142,9 @@ def pinned_per_connection(context: ssl.SSLContext) -> ssl.SSLContext:
 
 def _wrap(ctx: ssl.SSLContext, sock: socket.socket, host: str, version: TlsVersion) -> ssl.SSLSocket:
     lock = _PINNED_PER_CONNECTION.get(ctx)
-    if lock is None:
-        return ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False, suppress_ragged_eofs=False)
-    with lock:
-        pin(ctx, version)
+    with lock if lock is not None else contextlib.nullcontext():
+        if lock is not None:
+            pin(ctx, version)
         return ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False, suppress_ragged_eofs=False)
 
 
